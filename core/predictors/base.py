@@ -1,0 +1,69 @@
+"""The protocol every predictor follows, from the classical default to FocalClick-XL.
+
+A predictor has three parts, matching the paper's coarse-to-fine pipeline:
+
+* ``context(image)`` — the Context-Net, run once per image; the session caches it;
+* ``predict_object(ObjectInput)`` — the Object-Net on the zoomed Target Crop,
+  returning logits over the crop raster;
+* ``refine(DetailInput)`` — the Detail-Net on the zoomed Focus Crop, returning an
+  alpha matte in [0, 1] over the focus raster.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Protocol
+
+import numpy as np
+
+from ..bimap import BiMap
+from ..crops import Crop
+
+LOGIT_LIMIT = 20.0
+
+
+@dataclass
+class ObjectInput:
+    """What the Object-Net sees: everything is over ``crop``'s raster."""
+
+    crop: Crop
+    image: np.ndarray            # uint8[h, w, 3]
+    bimaps: Dict[str, BiMap]     # one bi-map per interaction kind present ("click", "box", ...)
+    prev_prob: np.ndarray        # float32[h, w], previous probabilities (zeros for a new object)
+    context: Any                 # what ``context`` returned for this image
+
+
+@dataclass
+class DetailInput:
+    """What the Detail-Net sees: the full-resolution focus region, zoomed."""
+
+    crop: Crop
+    image: np.ndarray            # uint8[h, w, 3]
+    bimaps: Dict[str, BiMap]
+    coarse_prob: np.ndarray      # float32[h, w], the object prediction over the focus crop
+    prev_prob: np.ndarray        # float32[h, w], the previous probabilities there
+    context: Any
+
+
+class Predictor(Protocol):
+    name: str
+    click_radius: float   # disk radius, in Object-Net input pixels
+    input_size: int       # longer side of the Object-Net input
+    detail_size: int      # longer side of the Detail-Net input
+
+    def context(self, image: np.ndarray) -> Any: ...
+
+    def predict_object(self, inputs: ObjectInput) -> np.ndarray: ...
+
+    def refine(self, inputs: DetailInput) -> np.ndarray: ...
+
+
+def to_logits(prob: np.ndarray) -> np.ndarray:
+    """Probabilities to logits, clamped to +-LOGIT_LIMIT so 0 and 1 stay finite."""
+    p = np.clip(prob.astype(np.float32), 1e-9, 1 - 1e-7)
+    return np.clip(np.log(p) - np.log1p(-p), -LOGIT_LIMIT, LOGIT_LIMIT)
+
+
+def to_prob(logits: np.ndarray) -> np.ndarray:
+    """Logits to probabilities, after clamping so no input gives NaN."""
+    z = np.clip(np.nan_to_num(logits.astype(np.float32), nan=0.0), -LOGIT_LIMIT, LOGIT_LIMIT)
+    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)

@@ -1,0 +1,190 @@
+"""A Session: one image, one object, the FocalClick loop run once per interaction.
+
+Per interaction: Target Crop -> Object prediction -> Focus Crop -> Detail refinement
+-> Progressive Merge. Every change an interaction makes lies inside its Target Crop,
+so undo keeps just the patches an interaction overwrote.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from . import crops
+from .bimap import BiMap, footprint
+from .interactions import INTERACTION_TYPES, Click, Interaction
+from .merge import progressive_merge, touched_components
+from .predictors.base import DetailInput, ObjectInput, Predictor, to_prob
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    target_expansion: float = 1.4
+    focus_expansion: float = 1.4
+    target_min_size: int = 40
+    merge_after: int = 10     # from scratch, Progressive Merge starts after this many interactions
+
+
+@dataclass
+class Result:
+    """The state after an interaction.
+
+    ``mask`` is ``alpha >= 0.5``; ``score`` is the mean alpha over the mask (0 when
+    empty); ``bbox`` is the mask's inclusive ``(x0, y0, x1, y1)`` or ``None``.
+    """
+
+    mask: np.ndarray
+    alpha: np.ndarray
+    score: float
+    bbox: Optional[Tuple[int, int, int, int]]
+
+
+@dataclass
+class _Step:
+    interaction: Interaction
+    box: crops.Box
+    old_alpha: np.ndarray
+    old_mask: np.ndarray
+
+
+class Session:
+    """Interactive segmentation of one object in one image."""
+
+    def __init__(self, predictor: Predictor, image: np.ndarray, mask: Optional[np.ndarray] = None,
+                 config: SessionConfig = SessionConfig()):
+        self.predictor = predictor
+        self.config = config
+        self.image = image
+        self.started_from_mask = mask is not None and bool(mask.any())
+        self._mask = np.zeros(image.shape[:2], dtype=bool) if mask is None else mask.copy()
+        self._alpha = self._mask.astype(np.float32)
+        self._steps: List[_Step] = []
+        self._context: Any = None
+        self._context_ready = False
+        self._lock = threading.RLock()
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return self.image.shape[:2]
+
+    @property
+    def history(self) -> List[Interaction]:
+        return [step.interaction for step in self._steps]
+
+    @property
+    def context(self) -> Any:
+        """Context-Net features of the image, computed on first use and kept."""
+        with self._lock:
+            if not self._context_ready:
+                self._context = self.predictor.context(self.image)
+                self._context_ready = True
+            return self._context
+
+    @property
+    def nbytes(self) -> int:
+        """Memory this session holds: image, maps, undo patches and cached features."""
+        total = self.image.nbytes + self._mask.nbytes + self._alpha.nbytes
+        total += sum(s.old_alpha.nbytes + s.old_mask.nbytes for s in self._steps)
+        features = getattr(self._context, "nbytes", 0)
+        return total + (features if isinstance(features, int) else 0)
+
+    def result(self) -> Result:
+        with self._lock:
+            return _result(self._mask, self._alpha)
+
+    def add(self, interaction: Interaction) -> Result:
+        """Apply one interaction and return the new state."""
+        if not isinstance(interaction, INTERACTION_TYPES):
+            raise TypeError(f"interaction must be Click, Box, Scribble or CoarseMask, got {type(interaction).__name__}")
+        interaction.validate(self.shape)
+        with self._lock:
+            history = self.history + [interaction]
+            target = crops.target_crop_box(crops.mask_bbox(self._mask),
+                                           crops.extent_box(interaction.extent(), self.shape),
+                                           self.shape, self.config.target_expansion, self.config.target_min_size)
+            x0, y0, x1, y1 = target
+            coarse = self._predict_object(history, target)
+            touch = footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0))
+            focus = self._focus_box(coarse >= 0.5, touch, interaction, target)
+            alpha = self._refine(history, target, focus, coarse)
+            self._commit(interaction, target, alpha, touch, len(history))
+            return _result(self._mask, self._alpha)
+
+    def undo(self) -> Result:
+        """Take back the last interaction; raises ``IndexError`` when there is none."""
+        with self._lock:
+            if not self._steps:
+                raise IndexError("nothing to undo")
+            step = self._steps.pop()
+            x0, y0, x1, y1 = step.box
+            self._alpha[y0:y1, x0:x1] = step.old_alpha
+            self._mask[y0:y1, x0:x1] = step.old_mask
+            return _result(self._mask, self._alpha)
+
+    def _predict_object(self, history: List[Interaction], target: crops.Box) -> np.ndarray:
+        """Object probabilities over the target box, at image resolution."""
+        crop = crops.zoom(target, self.predictor.input_size)
+        inputs = ObjectInput(crop=crop, image=crop.take(self.image), bimaps=_bimaps(history, crop, self.predictor.click_radius),
+                             prev_prob=crop.take(self._alpha), context=self.context)
+        prob = to_prob(self.predictor.predict_object(inputs))
+        return np.clip(crop.give_back(prob), 0.0, 1.0)
+
+    def _focus_box(self, proposed: np.ndarray, touch: np.ndarray, interaction: Interaction,
+                   target: crops.Box) -> crops.Box:
+        """Focus Crop in image pixels: the changed region at the interaction, expanded."""
+        x0, y0, x1, y1 = target
+        changed = touched_components(proposed ^ self._mask[y0:y1, x0:x1], touch)
+        shift = lambda box: None if box is None else (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
+        ex0, ey0, ex1, ey1 = interaction.extent()
+        anchor = ((ex0 + ex1) / 2, (ey0 + ey1) / 2)
+        return crops.focus_crop_box(shift(crops.mask_bbox(changed)), shift(crops.mask_bbox(proposed)), anchor,
+                                    target, self.shape, self.config.focus_expansion)
+
+    def _refine(self, history: List[Interaction], target: crops.Box, focus: crops.Box,
+                coarse: np.ndarray) -> np.ndarray:
+        """The coarse map over the target with the Detail-Net's alpha pasted into the focus box."""
+        tx0, ty0 = target[0], target[1]
+        fx0, fy0, fx1, fy1 = focus
+        crop = crops.zoom(focus, self.predictor.detail_size)
+        local = crops.Crop((fx0 - tx0, fy0 - ty0, fx1 - tx0, fy1 - ty0), crop.width, crop.height)
+        inputs = DetailInput(crop=crop, image=crop.take(self.image),
+                             bimaps=_bimaps(history, crop, self.predictor.click_radius),
+                             coarse_prob=local.take(coarse), prev_prob=crop.take(self._alpha), context=self.context)
+        alpha = coarse.copy()
+        refined = np.clip(self.predictor.refine(inputs), 0.0, 1.0).astype(np.float32)
+        alpha[local.box[1]:local.box[3], local.box[0]:local.box[2]] = crop.give_back(refined)
+        return alpha
+
+    def _merging(self, count: int) -> bool:
+        return self.started_from_mask or count > self.config.merge_after
+
+    def _commit(self, interaction: Interaction, target: crops.Box, alpha: np.ndarray, touch: np.ndarray,
+                count: int) -> None:
+        x0, y0, x1, y1 = target
+        old_alpha = self._alpha[y0:y1, x0:x1]
+        old_mask = self._mask[y0:y1, x0:x1]
+        self._steps.append(_Step(interaction, target, old_alpha.copy(), old_mask.copy()))
+        proposed = alpha >= 0.5
+        if self._merging(count):
+            update = progressive_merge(old_mask, proposed, touch, interaction.positive)
+            old_alpha[update] = alpha[update]
+            old_mask[update] = interaction.positive
+        else:
+            old_alpha[...] = alpha
+            old_mask[...] = proposed
+
+
+def _bimaps(history: List[Interaction], crop: crops.Crop, click_radius: float) -> Dict[str, BiMap]:
+    kinds: Dict[str, List[Interaction]] = {}
+    for interaction in history:
+        kinds.setdefault(interaction.kind, []).append(interaction)
+    return {kind: BiMap.render(items, crop, click_radius) for kind, items in kinds.items()}
+
+
+def _result(mask: np.ndarray, alpha: np.ndarray) -> Result:
+    box = crops.mask_bbox(mask)
+    score = float(alpha[mask].mean()) if box is not None else 0.0
+    bbox = None if box is None else (box[0], box[1], box[2] - 1, box[3] - 1)
+    return Result(mask=mask.copy(), alpha=alpha.copy(), score=score, bbox=bbox)
