@@ -66,9 +66,10 @@ def footprint(interaction: Interaction, crop: Crop) -> np.ndarray:
     canvas = np.zeros((crop.height, crop.width), dtype=bool)
     if isinstance(interaction, Click):
         u, v = crop.to_raster(interaction.x, interaction.y)
-        canvas[min(int(v), crop.height - 1), min(int(u), crop.width - 1)] = True
+        if 0 <= u < crop.width and 0 <= v < crop.height:
+            canvas[int(v), int(u)] = True
     elif isinstance(interaction, Scribble):
-        _draw_stroke(canvas, crop, interaction.points, 1.0)
+        _draw_centre_line(canvas, crop, interaction.points)
     elif isinstance(interaction, Box):
         _draw_rectangle(canvas, crop, interaction)
     elif isinstance(interaction, CoarseMask):
@@ -85,30 +86,50 @@ def _draw_disk(channel: np.ndarray, u: float, v: float, radius: float) -> None:
     u0, u1 = max(0, int(np.floor(u - r))), min(width, int(np.ceil(u + r)) + 1)
     v0, v1 = max(0, int(np.floor(v - r))), min(height, int(np.ceil(v + r)) + 1)
     ys, xs = np.ogrid[v0:v1, u0:u1]
-    channel[v0:v1, u0:u1] |= (xs + 0.5 - u) ** 2 + (ys + 0.5 - v) ** 2 <= r * r
-    channel[min(int(v), height - 1), min(int(u), width - 1)] = True
-
-
-def _fixed(crop: Crop, x: float, y: float) -> tuple:
-    u, v = crop.to_raster(x, y)
-    return int(round((u - 0.5) * _ONE)), int(round((v - 0.5) * _ONE))
+    if u0 < u1 and v0 < v1:
+        channel[v0:v1, u0:u1] |= (xs + 0.5 - u) ** 2 + (ys + 0.5 - v) ** 2 <= r * r
+    if 0 <= u < width and 0 <= v < height:
+        channel[int(v), int(u)] = True
 
 
 def _draw_stroke(channel: np.ndarray, crop: Crop, points, width: float) -> None:
-    canvas = channel.view(np.uint8)
-    pts = np.array([_fixed(crop, x, y) for x, y in points], dtype=np.int32).reshape(-1, 1, 2)
-    thickness = max(1, int(round(width)))
-    if len(pts) == 1:
-        _draw_disk(channel, *crop.to_raster(*points[0]), width / 2)
+    """Pixels whose centre lies within ``width / 2`` of the polyline (at least its centre line)."""
+    height, width_px = channel.shape
+    raster = [crop.to_raster(x, y) for x, y in points]
+    half = max(width / 2, 0.5)
+    if len(raster) == 1:
+        _draw_disk(channel, *raster[0], half)
         return
-    cv2.polylines(canvas, [pts], isClosed=False, color=1, thickness=thickness, lineType=cv2.LINE_8, shift=_SHIFT)
+    for (ax, ay), (bx, by) in zip(raster[:-1], raster[1:]):
+        u0, u1 = max(0, int(np.floor(min(ax, bx) - half))), min(width_px, int(np.ceil(max(ax, bx) + half)) + 1)
+        v0, v1 = max(0, int(np.floor(min(ay, by) - half))), min(height, int(np.ceil(max(ay, by) + half)) + 1)
+        if u0 >= u1 or v0 >= v1:
+            continue
+        ys, xs = np.ogrid[v0:v1, u0:u1]
+        px, py = xs + 0.5 - ax, ys + 0.5 - ay
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        t = np.clip((px * dx + py * dy) / length2, 0.0, 1.0) if length2 > 0 else 0.0
+        channel[v0:v1, u0:u1] |= (px - t * dx) ** 2 + (py - t * dy) ** 2 <= half * half
+    _draw_centre_line(channel, crop, points)
+
+
+def _draw_centre_line(channel: np.ndarray, crop: Crop, points) -> None:
+    def fixed(x: float, y: float) -> tuple:
+        u, v = crop.to_raster(x, y)
+        return int(round((u - 0.5) * _ONE)), int(round((v - 0.5) * _ONE))
+
+    pts = np.array([fixed(x, y) for x, y in points], dtype=np.int32).reshape(-1, 1, 2)
+    canvas = channel.view(np.uint8)
+    cv2.polylines(canvas, [pts], isClosed=False, color=1, thickness=1, lineType=cv2.LINE_8, shift=_SHIFT)
 
 
 def _draw_rectangle(channel: np.ndarray, crop: Crop, box: Box) -> None:
     u0, v0 = crop.to_raster(box.x0, box.y0)
     u1, v1 = crop.to_raster(box.x1, box.y1)
     height, width = channel.shape
+    c1, r1 = max(int(np.ceil(u1)), int(np.floor(u0)) + 1), max(int(np.ceil(v1)), int(np.floor(v0)) + 1)
     c0, r0 = max(0, int(np.floor(u0))), max(0, int(np.floor(v0)))
-    c1, r1 = min(width, max(int(np.ceil(u1)), c0 + 1)), min(height, max(int(np.ceil(v1)), r0 + 1))
-    if c0 < width and r0 < height and c1 > 0 and r1 > 0:
+    c1, r1 = min(width, c1), min(height, r1)
+    if c0 < c1 and r0 < r1:
         channel[r0:r1, c0:c1] = True

@@ -24,9 +24,11 @@ def touched_components(candidates: np.ndarray, touch: np.ndarray) -> np.ndarray:
     if not hits.any():
         return np.zeros_like(candidates)
     count, labels = cv2.connectedComponents(candidates.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    touched = np.unique(labels[hits])
+    if touched.size == 1:
+        return labels == touched[0]
     chosen = np.zeros(count, dtype=bool)
-    chosen[labels[hits]] = True
-    chosen[0] = False
+    chosen[touched] = True
     return chosen[labels]
 
 

@@ -66,7 +66,7 @@ def as_rgb(image: object, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
         raise ValueError(f"image is empty ({width}x{height})")
     if height * width > max_pixels:
         raise ValueError(f"image has {height * width} pixels ({width}x{height}), over the limit of {max_pixels}")
-    return np.ascontiguousarray(image)
+    return np.array(image, copy=True, order="C")
 
 
 def as_mask(mask: object, shape) -> np.ndarray:

@@ -24,6 +24,7 @@ class SessionConfig:
     target_expansion: float = 1.4
     focus_expansion: float = 1.4
     target_min_size: int = 40
+    target_min_fraction: float = 0.0   # or at least this fraction of the image's longer side
     merge_after: int = 10     # from scratch, Progressive Merge starts after this many interactions
 
 
@@ -101,9 +102,7 @@ class Session:
         interaction.validate(self.shape)
         with self._lock:
             history = self.history + [interaction]
-            target = crops.target_crop_box(crops.mask_bbox(self._mask),
-                                           crops.extent_box(interaction.extent(), self.shape),
-                                           self.shape, self.config.target_expansion, self.config.target_min_size)
+            target = self.target_box(interaction)
             x0, y0, x1, y1 = target
             coarse = self._predict_object(history, target)
             touch = footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0))
@@ -123,10 +122,20 @@ class Session:
             self._mask[y0:y1, x0:x1] = step.old_mask
             return _result(self._mask, self._alpha)
 
+    def target_box(self, interaction: Interaction) -> crops.Box:
+        """The Target Crop for ``interaction`` given the committed mask."""
+        return crops.target_crop_box(crops.mask_bbox(self._mask), crops.extent_box(interaction.extent(), self.shape),
+                                     self.shape, self.config.target_expansion, self._target_min_size())
+
+    def _target_min_size(self) -> int:
+        fraction = max(self.config.target_min_fraction, getattr(self.predictor, "target_min_fraction", 0.0))
+        return max(self.config.target_min_size, round(fraction * max(self.shape)))
+
     def _predict_object(self, history: List[Interaction], target: crops.Box) -> np.ndarray:
         """Object probabilities over the target box, at image resolution."""
         crop = crops.zoom(target, self.predictor.input_size)
         inputs = ObjectInput(crop=crop, image=crop.take(self.image), bimaps=_bimaps(history, crop, self.predictor.click_radius),
+                             latest=_bimaps(history[-1:], crop, self.predictor.click_radius),
                              prev_prob=crop.take(self._alpha), context=self.context)
         prob = to_prob(self.predictor.predict_object(inputs))
         return np.clip(crop.give_back(prob), 0.0, 1.0)
@@ -151,6 +160,7 @@ class Session:
         local = crops.Crop((fx0 - tx0, fy0 - ty0, fx1 - tx0, fy1 - ty0), crop.width, crop.height)
         inputs = DetailInput(crop=crop, image=crop.take(self.image),
                              bimaps=_bimaps(history, crop, self.predictor.click_radius),
+                             latest=_bimaps(history[-1:], crop, self.predictor.click_radius),
                              coarse_prob=local.take(coarse), prev_prob=crop.take(self._alpha), context=self.context)
         alpha = coarse.copy()
         refined = np.clip(self.predictor.refine(inputs), 0.0, 1.0).astype(np.float32)
@@ -162,18 +172,23 @@ class Session:
 
     def _commit(self, interaction: Interaction, target: crops.Box, alpha: np.ndarray, touch: np.ndarray,
                 count: int) -> None:
+        """Write the new state into the target region, keeping the overwritten patch for undo."""
         x0, y0, x1, y1 = target
         old_alpha = self._alpha[y0:y1, x0:x1]
         old_mask = self._mask[y0:y1, x0:x1]
-        self._steps.append(_Step(interaction, target, old_alpha.copy(), old_mask.copy()))
         proposed = alpha >= 0.5
         if self._merging(count):
             update = progressive_merge(old_mask, proposed, touch, interaction.positive)
-            old_alpha[update] = alpha[update]
-            old_mask[update] = interaction.positive
+            new_alpha = np.where(update, alpha, old_alpha)
+            new_mask = np.where(update, interaction.positive, old_mask)
         else:
-            old_alpha[...] = alpha
-            old_mask[...] = proposed
+            new_alpha, new_mask = alpha, proposed
+        changed = crops.mask_bbox((new_alpha != old_alpha) | (new_mask != old_mask)) or (0, 0, 0, 0)
+        cx0, cy0, cx1, cy1 = changed
+        box = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
+        self._steps.append(_Step(interaction, box, old_alpha[cy0:cy1, cx0:cx1].copy(), old_mask[cy0:cy1, cx0:cx1].copy()))
+        old_alpha[cy0:cy1, cx0:cx1] = new_alpha[cy0:cy1, cx0:cx1]
+        old_mask[cy0:cy1, cx0:cx1] = new_mask[cy0:cy1, cx0:cx1]
 
 
 def _bimaps(history: List[Interaction], crop: crops.Crop, click_radius: float) -> Dict[str, BiMap]:

@@ -55,6 +55,7 @@ class SessionStore:
             session = self._sessions.get((digest, key))
             if session is not None:
                 self._sessions.move_to_end((digest, key))
+                self._evict()
             return session
 
     def put(self, digest: str, key: Hashable, session: Session) -> None:
@@ -81,6 +82,7 @@ class SessionStore:
             self._sessions.pop((digest, key), None)
 
     def _evict(self) -> None:
+        """Drop least recently used sessions until within bounds (sessions grow as they are used)."""
         total = sum(s.nbytes for s in self._sessions.values())
         while total > self.max_bytes and len(self._sessions) > 1:
             _, oldest = self._sessions.popitem(last=False)

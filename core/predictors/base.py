@@ -28,6 +28,7 @@ class ObjectInput:
     crop: Crop
     image: np.ndarray            # uint8[h, w, 3]
     bimaps: Dict[str, BiMap]     # one bi-map per interaction kind present ("click", "box", ...)
+    latest: Dict[str, BiMap]     # the newest interaction alone, under its kind
     prev_prob: np.ndarray        # float32[h, w], previous probabilities (zeros for a new object)
     context: Any                 # what ``context`` returned for this image
 
@@ -39,6 +40,7 @@ class DetailInput:
     crop: Crop
     image: np.ndarray            # uint8[h, w, 3]
     bimaps: Dict[str, BiMap]
+    latest: Dict[str, BiMap]
     coarse_prob: np.ndarray      # float32[h, w], the object prediction over the focus crop
     prev_prob: np.ndarray        # float32[h, w], the previous probabilities there
     context: Any
@@ -46,6 +48,7 @@ class DetailInput:
 
 class Predictor(Protocol):
     name: str
+    target_min_fraction: float   # optional: smallest Target Crop side, as a fraction of the image's longer side
     click_radius: float   # disk radius, in Object-Net input pixels
     input_size: int       # longer side of the Object-Net input
     detail_size: int      # longer side of the Detail-Net input

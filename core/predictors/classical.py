@@ -1,40 +1,58 @@
 """``classical``: the offline default, no weights.
 
-Object stage: GrabCut (colour GMMs + graph cut) on the zoomed Target Crop, seeded by
-the bi-maps (clicks and scribbles are definite foreground/background, a box bounds the
-object, a coarse mask and the previous mask are probable foreground), keeping only the
-foreground connected to what the user marked.
+Object stage, on the zoomed Target Crop, with GrabCut (colour GMMs + graph cut):
 
-Detail stage: GrabCut again on the full-resolution Focus Crop, where local colour models
-separate object and background better, restricted to the uncertain band of the coarse
-mask; then an edge-aware guided filter turns the hard mask into an alpha matte.
+* **first click** — GrabCut's rectangle prior, tried on windows of growing size
+  around the click; the first result that stays inside its window wins;
+* **box / coarse mask** — outside the box is background, the box or the mask is
+  probable foreground;
+* **later clicks and scribbles** — a local correction: the protocol puts a click in
+  the middle of an error, so the disk reaching from it to the current boundary is
+  taken as wrong, similar colours around it as probably wrong, thin strands of the
+  mask a negative click lands on as probably wrong; GrabCut then runs in a window
+  around the interaction whose rim is held at the previous mask, and only the changed
+  region the interaction touches is kept.
+
+Detail stage, on the full-resolution Focus Crop: GrabCut again with local colour
+models in the uncertain band of the coarse mask, then an edge-aware guided filter
+turns the hard mask into an alpha matte.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from ..bimap import BiMap
+from ..merge import touched_components
 from ..segmenter import register
 from .base import LOGIT_LIMIT, DetailInput, ObjectInput
 
 _FG, _BG, _PR_FG, _PR_BG = cv2.GC_FGD, cv2.GC_BGD, cv2.GC_PR_FGD, cv2.GC_PR_BGD
+_LOCAL_KINDS = ("click", "scribble")
 
 
 class ClassicalPredictor:
-    """GrabCut object stage + GrabCut/guided-filter detail stage."""
+    """GrabCut object stage with local corrections + GrabCut/guided-filter detail stage."""
 
     name = "classical"
+    target_min_fraction = 0.6   # colour models need context: never zoom on less than 60 % of the image
 
     def __init__(self, input_size: int = 400, detail_size: int = 320, click_radius: float = 5.0,
-                 iterations: int = 4, detail_iterations: int = 3, guided_radius: int = 3,
-                 guided_eps: float = 1e-3):
+                 iterations: int = 4, detail_iterations: int = 3,
+                 first_windows: Sequence[float] = (0.2, 0.35, 0.5, 0.75),
+                 similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.0,
+                 guided_radius: int = 3, guided_eps: float = 1e-3):
         self.input_size = input_size
         self.detail_size = detail_size
         self.click_radius = click_radius
         self.iterations = iterations
         self.detail_iterations = detail_iterations
+        self.first_windows = tuple(first_windows)
+        self.similar_radius = similar_radius
+        self.similar_tolerance = similar_tolerance
+        self.window_scale = window_scale
         self.guided_radius = guided_radius
         self.guided_eps = guided_eps
 
@@ -42,14 +60,23 @@ class ClassicalPredictor:
         return None
 
     def predict_object(self, inputs: ObjectInput) -> np.ndarray:
-        labels = _seed_labels(inputs.bimaps, inputs.prev_prob >= 0.5)
-        foreground = _grabcut(inputs.image, labels, self.iterations)
-        foreground = _connected_to_seeds(foreground, _positive_seeds(inputs.bimaps) | (inputs.prev_prob >= 0.5))
+        prev = inputs.prev_prob >= 0.5
+        labels = _prompt_labels(inputs.bimaps, prev)
+        pos, _ = _seed_channels(inputs.bimaps)
+        if not prev.any() and not ("box" in inputs.bimaps or "mask" in inputs.bimaps):
+            foreground = self._first_click(inputs.image, labels, pos)
+        elif prev.any() and any(kind in inputs.latest for kind in _LOCAL_KINDS):
+            foreground = self._local_correction(inputs.image, labels, prev, next(iter(inputs.latest.values())))
+        else:
+            foreground = _connected_to_seeds(_grabcut(inputs.image, labels, self.iterations),
+                                             _positive_seeds(inputs.bimaps) | prev)
         return _soft_logits(foreground)
 
     def refine(self, inputs: DetailInput) -> np.ndarray:
         coarse = inputs.coarse_prob >= 0.5
         labels = _band_labels(coarse, band=max(3, round(0.04 * max(coarse.shape))))
+        if "box" in inputs.bimaps:
+            labels[~inputs.bimaps["box"].positive] = _BG
         pos, neg = _seed_channels(inputs.bimaps)
         labels[pos] = _FG
         labels[neg] = _BG
@@ -59,19 +86,62 @@ class ClassicalPredictor:
         alpha[neg] = 0.0
         return np.clip(alpha, 0.0, 1.0)
 
+    def _first_click(self, image: np.ndarray, labels: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """GrabCut's rectangle prior on growing windows; the first result inside its window wins."""
+        if not pos.any():
+            return pos
+        ys, xs = np.nonzero(pos)
+        cy, cx = ys.mean(), xs.mean()
+        height, width = labels.shape
+        result = pos
+        for fraction in self.first_windows:
+            box = _window(cy, cx, fraction * height / 2, fraction * width / 2, labels.shape)
+            trial = labels.copy()
+            inside = trial[box[0]:box[2], box[1]:box[3]]
+            inside[inside == _PR_BG] = _PR_FG
+            result = _connected_to_seeds(_grabcut(image, trial, self.iterations), pos)
+            rim = _rim(box, labels.shape)
+            if not rim.any() or (result & rim).sum() <= 0.1 * rim.sum():
+                break
+        return result
 
-def _seed_channels(bimaps) -> tuple:
+    def _local_correction(self, image: np.ndarray, labels: np.ndarray, prev: np.ndarray,
+                          latest: BiMap) -> np.ndarray:
+        touch = latest.positive | latest.negative
+        if not touch.any():
+            return prev
+        positive = bool(latest.positive.any())
+        ys, xs = np.nonzero(touch)
+        y, x, depth = _deepest(~prev if positive else prev, ys, xs)
+        labels = labels.copy()
+        _mark_similar(labels, image, (y, x), positive, round(self.similar_radius * max(labels.shape)),
+                      self.similar_tolerance)
+        box = _window(y, x, max(16.0, self.window_scale * depth), max(16.0, self.window_scale * depth), labels.shape)
+        box = _cover(box, ys, xs, labels.shape)
+        if not positive and depth > 0:
+            strand = _thin_strand(prev, touch, depth)
+            if strand is not None:
+                labels[strand & _probable(labels)] = _PR_BG
+                box = _cover(box, *np.nonzero(strand), labels.shape)
+        disk = _disk(labels.shape, y, x, depth)
+        labels[disk] = _FG if positive else _BG
+        labels[latest.positive] = _FG
+        labels[latest.negative] = _BG
+        return _grabcut_in_window(image, labels, prev, touch, box, self.iterations)
+
+
+def _seed_channels(bimaps: Dict[str, BiMap]) -> Tuple[np.ndarray, np.ndarray]:
+    """Clicks and scribbles: the hard seeds."""
     shape = next(iter(bimaps.values())).positive.shape
-    pos = np.zeros(shape, dtype=bool)
-    neg = np.zeros(shape, dtype=bool)
-    for kind in ("click", "scribble"):
+    pos, neg = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    for kind in _LOCAL_KINDS:
         if kind in bimaps:
             pos |= bimaps[kind].positive
             neg |= bimaps[kind].negative
     return pos, neg
 
 
-def _positive_seeds(bimaps) -> np.ndarray:
+def _positive_seeds(bimaps: Dict[str, BiMap]) -> np.ndarray:
     pos, _ = _seed_channels(bimaps)
     for kind in ("box", "mask"):
         if kind in bimaps:
@@ -79,53 +149,131 @@ def _positive_seeds(bimaps) -> np.ndarray:
     return pos
 
 
-def _seed_labels(bimaps, prev_mask: np.ndarray) -> np.ndarray:
-    """GrabCut labels from the prompts: box and masks as priors, strokes as hard seeds."""
-    labels = np.full(prev_mask.shape, _PR_BG, dtype=np.uint8)
+def _prompt_labels(bimaps: Dict[str, BiMap], prev: np.ndarray) -> np.ndarray:
+    """GrabCut labels from the prompts: box and masks as priors, clicks and strokes as hard seeds."""
+    labels = np.full(prev.shape, _PR_BG, dtype=np.uint8)
     if "box" in bimaps:
         labels[:] = _BG
         labels[bimaps["box"].positive] = _PR_FG
     if "mask" in bimaps:
         labels[bimaps["mask"].positive] = _PR_FG
-    labels[prev_mask] = _PR_FG
+    labels[prev] = _PR_FG
     pos, neg = _seed_channels(bimaps)
     labels[pos] = _FG
     labels[neg] = _BG
     return labels
 
 
+def _probable(labels: np.ndarray) -> np.ndarray:
+    return (labels == _PR_FG) | (labels == _PR_BG)
+
+
+def _window(cy: float, cx: float, half_h: float, half_w: float, shape: Tuple[int, int]) -> Tuple[int, int, int, int]:
+    """``(y0, x0, y1, x1)`` around a centre, clamped to the raster."""
+    height, width = shape
+    return (max(0, int(cy - half_h)), max(0, int(cx - half_w)),
+            min(height, int(cy + half_h) + 1), min(width, int(cx + half_w) + 1))
+
+
+def _cover(box: Tuple[int, int, int, int], ys: np.ndarray, xs: np.ndarray, shape: Tuple[int, int],
+           margin: int = 2) -> Tuple[int, int, int, int]:
+    """Grow ``box`` to hold the given pixels (plus a margin)."""
+    height, width = shape
+    return (min(box[0], max(0, int(ys.min()) - margin)), min(box[1], max(0, int(xs.min()) - margin)),
+            max(box[2], min(height, int(ys.max()) + 1 + margin)), max(box[3], min(width, int(xs.max()) + 1 + margin)))
+
+
+def _rim(box: Tuple[int, int, int, int], shape: Tuple[int, int]) -> np.ndarray:
+    """The one-pixel rim of ``box``, leaving out where it runs along the raster border."""
+    y0, x0, y1, x1 = box
+    height, width = shape
+    rim = np.zeros(shape, dtype=bool)
+    rim[y0, x0:x1] = y0 > 0
+    rim[y1 - 1, x0:x1] |= y1 < height
+    rim[y0:y1, x0] |= x0 > 0
+    rim[y0:y1, x1 - 1] |= x1 < width
+    return rim
+
+
+def _deepest(region: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> Tuple[int, int, float]:
+    """The given pixel deepest inside ``region`` and its distance to the region's edge.
+
+    The raster border counts as an edge.
+    """
+    padded = np.pad(region, 1).astype(np.uint8)
+    depth = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[ys + 1, xs + 1]
+    i = int(np.argmax(depth))
+    return int(ys[i]), int(xs[i]), float(depth[i])
+
+
+def _disk(shape: Tuple[int, int], y: int, x: int, radius: float) -> np.ndarray:
+    yy, xx = np.ogrid[:shape[0], :shape[1]]
+    return (yy - y) ** 2 + (xx - x) ** 2 <= radius * radius
+
+
+def _mark_similar(labels: np.ndarray, image: np.ndarray, seed: Tuple[int, int], positive: bool, radius: int,
+                  tolerance: float) -> None:
+    """Pixels near the click of similar colour, reachable from it, become probably ``positive``."""
+    y, x = seed
+    y0, x0, y1, x1 = _window(y, x, max(4, radius), max(4, radius), labels.shape)
+    patch = np.ascontiguousarray(cv2.GaussianBlur(image, (5, 5), 0)[y0:y1, x0:x1])
+    reached = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)
+    cv2.floodFill(patch, reached, (x - x0, y - y0), 0, (tolerance,) * 3, (tolerance,) * 3,
+                  4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
+    sub = labels[y0:y1, x0:x1]
+    sub[(reached[1:-1, 1:-1] > 0) & _probable(sub)] = _PR_FG if positive else _PR_BG
+
+
+def _thin_strand(prev: np.ndarray, touch: np.ndarray, depth: float) -> Optional[np.ndarray]:
+    """The part of the mask at the click no thicker than the click's depth, when it is a side strand."""
+    radius = int(depth) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    thick = cv2.morphologyEx(prev.view(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+    strand = touched_components(prev & ~thick, touch)
+    if strand.any() and strand.sum() < 0.5 * prev.sum():
+        return strand
+    return None
+
+
+def _grabcut_in_window(image: np.ndarray, labels: np.ndarray, prev: np.ndarray, touch: np.ndarray,
+                       box: Tuple[int, int, int, int], iterations: int) -> np.ndarray:
+    """GrabCut inside ``box`` with its rim held at ``prev``; keep the change the interaction touches."""
+    y0, x0, y1, x1 = box
+    window = labels[y0:y1, x0:x1].copy()
+    held = _rim(box, labels.shape)[y0:y1, x0:x1] & _probable(window)
+    window[held] = np.where(prev[y0:y1, x0:x1][held], _FG, _BG)
+    proposal = prev.copy()
+    proposal[y0:y1, x0:x1] = _grabcut(np.ascontiguousarray(image[y0:y1, x0:x1]), window, iterations)
+    changed = touched_components(proposal ^ prev, touch)
+    return np.where(changed, proposal, prev)
+
+
 def _band_labels(mask: np.ndarray, band: int) -> np.ndarray:
     """Sure inside/outside away from the boundary, probable labels within ``band`` of it."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
     m = mask.view(np.uint8)
-    inner = cv2.erode(m, kernel).astype(bool)
-    outer = cv2.dilate(m, kernel).astype(bool)
     labels = np.where(mask, _PR_FG, _PR_BG).astype(np.uint8)
-    labels[inner] = _FG
-    labels[~outer] = _BG
+    labels[cv2.erode(m, kernel).astype(bool)] = _FG
+    labels[~cv2.dilate(m, kernel).astype(bool)] = _BG
     return labels
 
 
 def _grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
-    """Foreground after GrabCut from ``labels``; labels alone when a class has no samples."""
+    """Foreground after GrabCut from ``labels``; the labels alone when a class has no samples."""
     fg = (labels == _FG) | (labels == _PR_FG)
-    if fg.all() or not fg.any() or not ((labels == _PR_FG) | (labels == _PR_BG)).any():
+    if fg.all() or not fg.any() or not _probable(labels).any():
         return fg
     work = labels.copy()
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(np.ascontiguousarray(image), work, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: keep results repeatable
+    cv2.grabCut(np.ascontiguousarray(image), work, None, np.zeros((1, 65)), np.zeros((1, 65)), iterations,
+                cv2.GC_INIT_WITH_MASK)
     return (work == _FG) | (work == _PR_FG)
 
 
 def _connected_to_seeds(foreground: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """Keep the foreground components that touch a seed (all of it if none does)."""
-    count, labels = cv2.connectedComponents(foreground.view(np.uint8), connectivity=8)
-    keep = np.zeros(count, dtype=bool)
-    keep[labels[seeds & foreground]] = True
-    keep[0] = False
-    if not keep.any():
-        return foreground
-    return keep[labels]
+    kept = touched_components(foreground, seeds)
+    return kept if kept.any() else foreground
 
 
 def _soft_logits(foreground: np.ndarray, softness: float = 1.5) -> np.ndarray:
@@ -141,11 +289,12 @@ def _guided_filter(image: np.ndarray, target: np.ndarray, radius: int, eps: floa
     """He et al.'s guided filter with the grey image as guide: edge-aware smoothing."""
     guide = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     size = (2 * radius + 1, 2 * radius + 1)
-    mean = lambda x: cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
+
     mean_i, mean_p = mean(guide), mean(target)
-    cov = mean(guide * target) - mean_i * mean_p
-    var = mean(guide * guide) - mean_i * mean_i
-    a = cov / (var + eps)
+    a = (mean(guide * target) - mean_i * mean_p) / (mean(guide * guide) - mean_i * mean_i + eps)
     b = mean_p - a * mean_i
     return mean(a) * guide + mean(b)
 

@@ -1,0 +1,433 @@
+"""The ``focalxl`` command line: the engine's operations on image files.
+
+    focalxl segment IMAGE [--preset NAME] [--checkpoint PATH] [--mask EXISTING.png]
+                    (--click X,Y[,neg] | --box X0,Y0,X1,Y1 | --scribble "X,Y;X,Y;...[;neg][;width=W]"
+                     | --coarse-mask ROUGH.png) ...
+                    [--out mask.png] [--alpha alpha.png] [--overlay overlay.png]
+    focalxl demo [--out DIR]
+    focalxl presets
+    focalxl eval ...      (focalxl.evaluation.run)
+    focalxl bench ...     (focalxl.bench)
+
+Prompt syntax (coordinates are image pixels, ``x`` right and ``y`` down from the
+top-left corner, floats allowed):
+
+* ``--click X,Y`` a positive click, ``--click X,Y,neg`` a negative one (``pos`` is accepted too);
+* ``--box X0,Y0,X1,Y1`` two opposite corners;
+* ``--scribble "X,Y;X,Y;..."`` a stroke through the points, ``;``-separated; add ``;neg``
+  for a background stroke and ``;width=W`` for the brush width in pixels (default 5);
+* ``--coarse-mask ROUGH.png`` a rough mask of the object to refine (a prompt);
+* ``--mask EXISTING.png`` an existing annotation the session starts from (mask correction).
+
+Prompts are applied in the order they appear on the command line. Masks are read as
+grey levels, ``> 127`` is foreground; written masks are 0/255 and alpha mattes 0..255.
+Bad input ends with a message naming the argument and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+TINT_RGB = (30, 144, 255)        # mask tint on the overlay
+CONTOUR_RGB = (255, 255, 0)      # mask outline
+POSITIVE_RGB = (0, 200, 0)       # positive clicks / scribbles
+NEGATIVE_RGB = (230, 0, 0)       # negative clicks / scribbles
+BOX_RGB = (255, 0, 255)       # boxes
+
+
+class UsageError(Exception):
+    """Bad input from the command line; ``argument`` names the culprit."""
+
+    def __init__(self, argument: str, message: str):
+        super().__init__(f"argument {argument}: {message}")
+        self.argument = argument
+
+
+# --------------------------------------------------------------------------- prompt syntax
+
+def _numbers(text: str, count: int, what: str) -> List[float]:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != count:
+        raise ValueError(f"expected {what}, got {text!r}")
+    values = []
+    for part in parts:
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"expected {what}, got {text!r} ({part!r} is not a number)") from None
+        if not math.isfinite(value):
+            raise ValueError(f"expected {what}, got {text!r} ({part!r} is not finite)")
+        values.append(value)
+    return values
+
+
+def _polarity(word: str, text: str) -> bool:
+    word = word.strip().lower()
+    if word == "pos":
+        return True
+    if word == "neg":
+        return False
+    raise ValueError(f"expected 'neg' or 'pos' after the coordinates, got {word!r} in {text!r}")
+
+
+def parse_click(text: str):
+    """``X,Y`` (positive) or ``X,Y,neg`` / ``X,Y,pos``."""
+    from .interactions import Click
+
+    parts = text.split(",")
+    if len(parts) == 3:
+        positive = _polarity(parts[2], text)
+        text_xy = ",".join(parts[:2])
+    elif len(parts) == 2:
+        positive, text_xy = True, text
+    else:
+        raise ValueError(f"expected X,Y or X,Y,neg, got {text!r}")
+    x, y = _numbers(text_xy, 2, "X,Y or X,Y,neg")
+    return Click(x, y, positive)
+
+
+def parse_box(text: str):
+    """``X0,Y0,X1,Y1``."""
+    from .interactions import Box
+
+    return Box(*_numbers(text, 4, "X0,Y0,X1,Y1"))
+
+
+def parse_scribble(text: str):
+    """``X,Y;X,Y;...`` with optional ``neg``/``pos`` and ``width=W`` items."""
+    from .interactions import Scribble
+
+    points: List[Tuple[float, float]] = []
+    positive, width = True, 5.0
+    for item in (i.strip() for i in text.split(";")):
+        if not item:
+            continue
+        if item.lower() in ("neg", "pos"):
+            positive = _polarity(item, text)
+        elif item.lower().startswith("width="):
+            try:
+                width = float(item.split("=", 1)[1])
+            except ValueError:
+                raise ValueError(f"width must be a number, got {item!r}") from None
+        else:
+            x, y = _numbers(item, 2, "X,Y;X,Y;...[;neg][;width=W]")
+            points.append((x, y))
+    if not points:
+        raise ValueError(f"expected at least one X,Y point, got {text!r}")
+    return Scribble(points, positive=positive, width=width)
+
+
+@dataclass
+class Prompt:
+    """One prompt from the command line, kept with the text it came from."""
+
+    option: str
+    text: str
+    value: object          # an Interaction, or a path for --coarse-mask (read once the image is known)
+
+
+class _AppendPrompt(argparse.Action):
+    """Append a parsed prompt to the one ordered ``prompts`` list shared by all prompt options."""
+
+    def __init__(self, option_strings, dest, parse=None, **kwargs):
+        self.parse = parse
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        try:
+            value = self.parse(values) if self.parse else values
+        except ValueError as error:
+            raise argparse.ArgumentError(self, str(error)) from None
+        prompts = list(getattr(namespace, self.dest, None) or [])
+        prompts.append(Prompt(option_string, values, value))
+        setattr(namespace, self.dest, prompts)
+
+
+# --------------------------------------------------------------------------- image files
+
+def read_image(path: Union[str, Path], argument: str = "IMAGE") -> np.ndarray:
+    """An ``uint8[H, W, 3]`` RGB image from a file (grey, 16-bit and RGBA handled)."""
+    image = _read(path, argument, "image")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise UsageError(argument, f"unsupported image type {image.dtype} in {str(path)!r}")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    if image.shape[2] == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_mask(path: Union[str, Path], argument: str, shape: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """A ``bool[H, W]`` mask from a file: grey level (brightest channel) ``> 127`` is foreground."""
+    mask = _read(path, argument, "mask")
+    if mask.dtype == np.uint16:
+        mask = (mask >> 8).astype(np.uint8)
+    if mask.ndim == 3:
+        mask = mask[:, :, :3].max(axis=2)
+    mask = mask > 127
+    if shape is not None and mask.shape != tuple(shape):
+        raise UsageError(argument, f"mask {str(path)!r} is {mask.shape[1]}x{mask.shape[0]}, "
+                                   f"the image is {shape[1]}x{shape[0]}")
+    return mask
+
+
+def _read(path, argument: str, what: str) -> np.ndarray:
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as error:
+        raise UsageError(argument, f"cannot read {what} {str(path)!r}: {error.strerror or error}") from None
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None or image.size == 0:
+        raise UsageError(argument, f"cannot read {what} {str(path)!r}: not an image file OpenCV can decode")
+    return image
+
+
+def check_writable(path: Union[str, Path], argument: str) -> None:
+    """Fail early, before any work, when ``path`` has no image format OpenCV can write."""
+    if not cv2.haveImageWriter(str(path)):
+        raise UsageError(argument, f"cannot write {str(path)!r}: unknown image format (use .png)")
+
+
+def write_image(path: Union[str, Path], image: np.ndarray, argument: str) -> None:
+    """Write a grey ``uint8[H, W]`` or RGB ``uint8[H, W, 3]`` image, creating the folder."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(argument, f"cannot create folder {str(path.parent)!r}: {error.strerror or error}") from None
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(path.suffix or ".png", image)
+    if not ok:
+        raise UsageError(argument, f"cannot encode {str(path)!r}")
+    try:
+        encoded.tofile(str(path))
+    except OSError as error:
+        raise UsageError(argument, f"cannot write {str(path)!r}: {error.strerror or error}") from None
+
+
+def mask_png(mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, 255, 0).astype(np.uint8)
+
+
+def alpha_png(alpha: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8)
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, interactions: Sequence[object] = ()) -> np.ndarray:
+    """The RGB image with the mask tinted and outlined and the prompts drawn on top.
+
+    Clicks are green (positive) or red (negative) dots, scribbles strokes of the
+    same colours, boxes magenta rectangles.
+    """
+    from .interactions import Box, Click, Scribble
+
+    out = image.copy()
+    tint = np.array(TINT_RGB, dtype=np.float32)
+    out[mask] = (0.55 * out[mask] + 0.45 * tint).astype(np.uint8)
+    scale = max(1, round(min(image.shape[:2]) / 300))
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(out, contours, -1, CONTOUR_RGB, scale, cv2.LINE_AA)
+    for item in interactions:
+        if isinstance(item, Box):
+            cv2.rectangle(out, (round(item.x0), round(item.y0)), (round(item.x1) - 1, round(item.y1) - 1),
+                          BOX_RGB, scale, cv2.LINE_AA)
+        elif isinstance(item, Scribble):
+            colour = POSITIVE_RGB if item.positive else NEGATIVE_RGB
+            pts = np.array([[round(x), round(y)] for x, y in item.points], dtype=np.int32).reshape(-1, 1, 2)
+            cv2.polylines(out, [pts], False, colour, max(1, round(item.width)), cv2.LINE_AA)
+    for item in interactions:       # dots last, on top of everything
+        if isinstance(item, Click):
+            colour = POSITIVE_RGB if item.positive else NEGATIVE_RGB
+            centre = (int(item.x), int(item.y))
+            cv2.circle(out, centre, 4 * scale + scale, (255, 255, 255), -1, cv2.LINE_AA)
+            cv2.circle(out, centre, 4 * scale, colour, -1, cv2.LINE_AA)
+    return out
+
+
+def describe(result, shape: Tuple[int, int]) -> str:
+    """``"1234 px (12.3%), bbox (x0, y0, x1, y1), score 0.987"`` for a Result."""
+    height, width = shape
+    pixels = int(result.mask.sum())
+    bbox = "none" if result.bbox is None else "({}, {}, {}, {})".format(*result.bbox)
+    return f"{pixels} px ({100.0 * pixels / (height * width):.1f}%), bbox {bbox}, score {result.score:.3f}"
+
+
+# --------------------------------------------------------------------------- segmenter loading
+
+def load_segmenter(preset: str, checkpoint: Optional[str]):
+    import focalxl
+
+    if preset not in focalxl.presets():
+        raise UsageError("--preset", f"unknown preset {preset!r}; choose one of {', '.join(focalxl.presets())}")
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise UsageError("--checkpoint", f"no such file {checkpoint!r}")
+    try:
+        return focalxl.load(preset, checkpoint)
+    except (ValueError, OSError, RuntimeError, KeyError) as error:
+        raise UsageError("--checkpoint" if checkpoint is not None else "--preset", str(error)) from None
+
+
+# --------------------------------------------------------------------------- subcommands
+
+def _cmd_segment(args: argparse.Namespace) -> int:
+    prompts: List[Prompt] = args.prompts or []
+    if not prompts:
+        raise UsageError("--click/--box/--scribble/--coarse-mask", "give at least one prompt")
+    for argument, path in (("--out", args.out), ("--alpha", args.alpha), ("--overlay", args.overlay)):
+        if path is not None:
+            check_writable(path, argument)
+    image = read_image(args.image)
+    shape = image.shape[:2]
+    existing = read_mask(args.mask, "--mask", shape) if args.mask is not None else None
+    interactions = []
+    for prompt in prompts:
+        if prompt.option == "--coarse-mask":
+            from .interactions import CoarseMask
+
+            prompt.value = CoarseMask(read_mask(prompt.value, "--coarse-mask", shape))
+        interactions.append(prompt.value)
+
+    segmenter = load_segmenter(args.preset, args.checkpoint)
+    try:
+        session = segmenter.new_session(image, existing)
+    except ValueError as error:
+        raise UsageError("IMAGE", str(error)) from None
+    start = time.perf_counter()
+    for prompt in prompts:
+        try:
+            result = session.add(prompt.value)
+        except ValueError as error:
+            raise UsageError(prompt.option, f"{prompt.text!r}: {error}") from None
+    elapsed = (time.perf_counter() - start) * 1000.0
+
+    if args.out is not None:
+        write_image(args.out, mask_png(result.mask), "--out")
+    if args.alpha is not None:
+        write_image(args.alpha, alpha_png(result.alpha), "--alpha")
+    if args.overlay is not None:
+        write_image(args.overlay, overlay(image, result.mask, interactions), "--overlay")
+    count = len(prompts)
+    print(f"{describe(result, shape)}, {count} interaction{'s' if count != 1 else ''} in {elapsed:.0f} ms")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(args.out, preset=args.preset, checkpoint=args.checkpoint)
+    return EXIT_OK
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    import focalxl
+
+    for name in focalxl.presets():
+        print(name)
+    return EXIT_OK
+
+
+def _run_eval(argv: List[str]) -> int:
+    try:
+        from .evaluation.run import main as eval_main
+    except ImportError as error:
+        print(f"focalxl eval: the evaluation module is not available ({error})", file=sys.stderr)
+        return 1
+    return int(eval_main(argv) or 0)
+
+
+def _run_bench(argv: List[str]) -> int:
+    from .bench import main as bench_main
+
+    return int(bench_main(argv) or 0)
+
+
+# Subcommands that parse their own arguments: everything after the name is theirs.
+DELEGATED = {"eval": _run_eval, "bench": _run_bench}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="focalxl", description="FocalClick-XL interactive segmentation: prompts in, masks and alpha out.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    seg = commands.add_parser(
+        "segment", help="segment one object in an image from clicks, boxes, scribbles and masks",
+        description="Segment one object. Prompts are applied in the order given; coordinates are image "
+                    "pixels, x right and y down from the top-left corner.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  focalxl segment cat.png --click 240,60 --click 425,180,neg --out mask.png\n"
+               "  focalxl segment cat.png --box 15,0,380,300 --scribble '100,200;140,210;neg;width=8' "
+               "--overlay overlay.png\n"
+               "  focalxl segment cat.png --mask old.png --click 300,250 --out fixed.png")
+    seg.add_argument("image", metavar="IMAGE", help="image file (PNG, JPEG, ...; grey, RGB or RGBA)")
+    seg.add_argument("--preset", default="classical", help="predictor preset (default: classical; see `focalxl presets`)")
+    seg.add_argument("--checkpoint", metavar="PATH", help="weights for the preset")
+    seg.add_argument("--mask", metavar="EXISTING.png", help="existing annotation to correct (>127 is foreground)")
+    prompts = seg.add_argument_group("prompts (repeatable, applied in command-line order)")
+    prompts.add_argument("--click", dest="prompts", action=_AppendPrompt, parse=parse_click, metavar="X,Y[,neg]",
+                         help="a click; append ',neg' for background")
+    prompts.add_argument("--box", dest="prompts", action=_AppendPrompt, parse=parse_box, metavar="X0,Y0,X1,Y1",
+                         help="a box around the object")
+    prompts.add_argument("--scribble", dest="prompts", action=_AppendPrompt, parse=parse_scribble,
+                         metavar="'X,Y;X,Y;...[;neg][;width=W]'",
+                         help="a stroke through ';'-separated points; ';neg' for background, ';width=W' brush "
+                              "width in pixels (default 5)")
+    prompts.add_argument("--coarse-mask", dest="prompts", action=_AppendPrompt, metavar="ROUGH.png",
+                         help="a rough mask of the object, as a prompt (>127 is foreground)")
+    outputs = seg.add_argument_group("outputs")
+    outputs.add_argument("--out", metavar="MASK.png", help="write the mask (0/255)")
+    outputs.add_argument("--alpha", metavar="ALPHA.png", help="write the alpha matte (0..255)")
+    outputs.add_argument("--overlay", metavar="OVERLAY.png", help="write the image with the mask and prompts drawn")
+    seg.set_defaults(run=_cmd_segment, prompts=[])
+
+    demo = commands.add_parser("demo", help="run the whole loop on the bundled cat picture (no weights, no network)")
+    demo.add_argument("--out", metavar="DIR", default="focalxl-demo", help="output folder (default: ./focalxl-demo)")
+    demo.add_argument("--preset", default="classical", help=argparse.SUPPRESS)
+    demo.add_argument("--checkpoint", metavar="PATH", help=argparse.SUPPRESS)
+    demo.set_defaults(run=_cmd_demo)
+
+    listing = commands.add_parser("presets", help="list the predictor presets")
+    listing.set_defaults(run=_cmd_presets)
+
+    commands.add_parser("eval", help="evaluate a preset on a dataset (focalxl eval --help)", add_help=False)
+    commands.add_parser("bench", help="latency and merge benchmarks (focalxl bench --help)", add_help=False)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (2 for bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return DELEGATED[argv[0]](argv[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:      # argparse: --help (0) or a usage error (2), message already printed
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    try:
+        return args.run(args)
+    except UsageError as error:
+        prog = f"focalxl {args.command}"
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Methods by name: focalxl presets and the plain baselines, as session factories."""
+from __future__ import annotations
+
+from typing import Callable, Dict, List
+
+from ..segmenter import load, presets
+from .grabcut_baseline import PlainGrabCut
+from .protocol import SessionFactory
+
+BASELINES: Dict[str, Callable[[], object]] = {"grabcut": PlainGrabCut}
+
+
+def method_names() -> List[str]:
+    return sorted(set(presets()) | set(BASELINES))
+
+
+def load_method(name: str) -> SessionFactory:
+    """``new_session(image)`` for a baseline name (``grabcut``) or a focalxl preset."""
+    if name in BASELINES:
+        return BASELINES[name]().new_session
+    if name in presets():
+        return load(name).new_session
+    raise ValueError(f"unknown method {name!r}; choose one of {', '.join(method_names())}")
