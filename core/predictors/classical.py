@@ -40,7 +40,7 @@ class ClassicalPredictor:
     target_min_fraction = 0.6   # colour models need context: never zoom on less than 60 % of the image
 
     def __init__(self, input_size: int = 400, detail_size: int = 320, click_radius: float = 5.0,
-                 iterations: int = 4, detail_iterations: int = 3,
+                 iterations: int = 4, detail_iterations: int = 3, first_size: int = 200,
                  first_windows: Sequence[float] = (0.2, 0.35, 0.5, 0.75),
                  similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.0,
                  guided_radius: int = 3, guided_eps: float = 1e-3):
@@ -50,6 +50,7 @@ class ClassicalPredictor:
         self.iterations = iterations
         self.detail_iterations = detail_iterations
         self.first_windows = tuple(first_windows)
+        self.first_size = first_size
         self.similar_radius = similar_radius
         self.similar_tolerance = similar_tolerance
         self.window_scale = window_scale
@@ -66,7 +67,8 @@ class ClassicalPredictor:
         if not prev.any() and not ("box" in inputs.bimaps or "mask" in inputs.bimaps):
             foreground = self._first_click(inputs.image, labels, pos)
         elif prev.any() and any(kind in inputs.latest for kind in _LOCAL_KINDS):
-            foreground = self._local_correction(inputs.image, labels, prev, next(iter(inputs.latest.values())))
+            kind, latest = next(iter(inputs.latest.items()))
+            foreground = self._local_correction(inputs.image, labels, prev, latest, at_centre=kind == "click")
         else:
             foreground = _connected_to_seeds(_grabcut(inputs.image, labels, self.iterations),
                                              _positive_seeds(inputs.bimaps) | prev)
@@ -87,32 +89,45 @@ class ClassicalPredictor:
         return np.clip(alpha, 0.0, 1.0)
 
     def _first_click(self, image: np.ndarray, labels: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """GrabCut's rectangle prior on growing windows; the first result inside its window wins."""
+        """GrabCut's rectangle prior on growing windows, searched at ``first_size``.
+
+        The first result that stays inside its window wins; the detail stage restores
+        full resolution at the boundary.
+        """
         if not pos.any():
             return pos
-        ys, xs = np.nonzero(pos)
-        cy, cx = ys.mean(), xs.mean()
         height, width = labels.shape
-        result = pos
+        scale = min(1.0, self.first_size / max(height, width))
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        small_labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
+        small_labels[cv2.resize(pos.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0] = _FG
+        seeds = small_labels == _FG
+        ys, xs = np.nonzero(seeds)
+        cy, cx = ys.mean(), xs.mean()
+        result = seeds
         for fraction in self.first_windows:
-            box = _window(cy, cx, fraction * height / 2, fraction * width / 2, labels.shape)
-            trial = labels.copy()
+            box = _window(cy, cx, fraction * size[1] / 2, fraction * size[0] / 2, small_labels.shape)
+            trial = small_labels.copy()
             inside = trial[box[0]:box[2], box[1]:box[3]]
             inside[inside == _PR_BG] = _PR_FG
-            result = _connected_to_seeds(_grabcut(image, trial, self.iterations), pos)
-            rim = _rim(box, labels.shape)
+            result = _connected_to_seeds(_grabcut(small_image, trial, self.iterations), seeds)
+            rim = _rim(box, small_labels.shape)
             if not rim.any() or (result & rim).sum() <= 0.1 * rim.sum():
                 break
-        return result
+        full = cv2.resize(result.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+        return full | pos
 
-    def _local_correction(self, image: np.ndarray, labels: np.ndarray, prev: np.ndarray,
-                          latest: BiMap) -> np.ndarray:
+    def _local_correction(self, image: np.ndarray, labels: np.ndarray, prev: np.ndarray, latest: BiMap,
+                          at_centre: bool) -> np.ndarray:
+        """Correct the mask around the newest click (at its centre) or scribble (at its deepest point)."""
         touch = latest.positive | latest.negative
         if not touch.any():
             return prev
         positive = bool(latest.positive.any())
         ys, xs = np.nonzero(touch)
-        y, x, depth = _deepest(~prev if positive else prev, ys, xs)
+        anchor = (np.array([round(ys.mean())]), np.array([round(xs.mean())])) if at_centre else (ys, xs)
+        y, x, depth = _deepest(~prev if positive else prev, *anchor)
         labels = labels.copy()
         _mark_similar(labels, image, (y, x), positive, round(self.similar_radius * max(labels.shape)),
                       self.similar_tolerance)
