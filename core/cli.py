@@ -36,6 +36,8 @@ from typing import List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from . import image_files
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 
@@ -158,43 +160,22 @@ class _AppendPrompt(argparse.Action):
 
 def read_image(path: Union[str, Path], argument: str = "IMAGE") -> np.ndarray:
     """An ``uint8[H, W, 3]`` RGB image from a file (grey, 16-bit and RGBA handled)."""
-    image = _read(path, argument, "image")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise UsageError(argument, f"unsupported image type {image.dtype} in {str(path)!r}")
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    if image.shape[2] == 1:
-        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    try:
+        return image_files.read_image(path)
+    except ValueError as error:
+        raise UsageError(argument, str(error)) from None
 
 
 def read_mask(path: Union[str, Path], argument: str, shape: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """A ``bool[H, W]`` mask from a file: grey level (brightest channel) ``> 127`` is foreground."""
-    mask = _read(path, argument, "mask")
-    if mask.dtype == np.uint16:
-        mask = (mask >> 8).astype(np.uint8)
-    if mask.ndim == 3:
-        mask = mask[:, :, :3].max(axis=2)
-    mask = mask > 127
+    try:
+        mask = image_files.read_grey(path) > 127
+    except ValueError as error:
+        raise UsageError(argument, str(error)) from None
     if shape is not None and mask.shape != tuple(shape):
         raise UsageError(argument, f"mask {str(path)!r} is {mask.shape[1]}x{mask.shape[0]}, "
                                    f"the image is {shape[1]}x{shape[0]}")
     return mask
-
-
-def _read(path, argument: str, what: str) -> np.ndarray:
-    try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as error:
-        raise UsageError(argument, f"cannot read {what} {str(path)!r}: {error.strerror or error}") from None
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None or image.size == 0:
-        raise UsageError(argument, f"cannot read {what} {str(path)!r}: not an image file OpenCV can decode")
-    return image
 
 
 def check_writable(path: Union[str, Path], argument: str) -> None:

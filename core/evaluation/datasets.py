@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
-import cv2
 import numpy as np
+
+from .. import image_files
 
 IGNORE_VALUE = 128
 
@@ -98,17 +99,18 @@ def read_pairs(root: Path) -> List[Pair]:
 
 def read_image(path: Path) -> np.ndarray:
     """An RGB ``uint8[H, W, 3]`` image."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise DatasetError(f"{path}: not a readable image")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    try:
+        return image_files.read_image(path)
+    except ValueError as error:
+        raise DatasetError(str(error)) from None
 
 
 def read_mask(path: Path) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """``(gt, ignore)``: object where > 128, ignored where == 128 (``None`` when nothing is)."""
-    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if grey is None:
-        raise DatasetError(f"{path}: not a readable mask image")
+    try:
+        grey = image_files.read_grey(path)
+    except ValueError as error:
+        raise DatasetError(str(error)) from None
     ignore = grey == IGNORE_VALUE
     gt = grey > IGNORE_VALUE
     return gt, (ignore if ignore.any() else None)
