@@ -42,7 +42,7 @@ class ClassicalPredictor:
     def __init__(self, input_size: int = 400, detail_size: int = 320, click_radius: float = 5.0,
                  iterations: int = 4, detail_iterations: int = 3, first_size: int = 200,
                  first_windows: Sequence[float] = (0.2, 0.35, 0.5, 0.75),
-                 similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.0,
+                 similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.5,
                  guided_radius: int = 3, guided_eps: float = 1e-3):
         self.input_size = input_size
         self.detail_size = detail_size
