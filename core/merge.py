@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 
 
-
 def touched_components(candidates: np.ndarray, touch: np.ndarray) -> np.ndarray:
     """The union of the 8-connected components of ``candidates`` that ``touch`` meets."""
     candidates = np.ascontiguousarray(candidates)

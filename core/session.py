@@ -14,7 +14,7 @@ import numpy as np
 
 from . import crops
 from .bimap import BiMap, footprint
-from .interactions import INTERACTION_TYPES, Click, Interaction
+from .interactions import INTERACTION_TYPES, Interaction
 from .merge import progressive_merge, touched_components
 from .predictors.base import DetailInput, ObjectInput, Predictor, to_prob
 
