@@ -70,8 +70,9 @@ class ClassicalPredictor:
             kind, latest = next(iter(inputs.latest.items()))
             foreground = self._local_correction(inputs.image, labels, prev, latest, at_centre=kind == "click")
         else:
-            foreground = _connected_to_seeds(_grabcut(inputs.image, labels, self.iterations),
-                                             _positive_seeds(inputs.bimaps) | prev)
+            image, small_labels, restore = _reduced(inputs.image, labels, self.first_size)
+            small = _grabcut(image, small_labels, self.iterations)
+            foreground = _connected_to_seeds(restore(small) | (labels == _FG), _positive_seeds(inputs.bimaps) | prev)
         return _soft_logits(foreground)
 
     def refine(self, inputs: DetailInput) -> np.ndarray:
@@ -96,12 +97,8 @@ class ClassicalPredictor:
         """
         if not pos.any():
             return pos
-        height, width = labels.shape
-        scale = min(1.0, self.first_size / max(height, width))
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        small_labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
-        small_labels[cv2.resize(pos.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0] = _FG
+        small_image, small_labels, restore = _reduced(image, labels, self.first_size)
+        size = small_labels.shape[::-1]
         seeds = small_labels == _FG
         ys, xs = np.nonzero(seeds)
         cy, cx = ys.mean(), xs.mean()
@@ -115,8 +112,7 @@ class ClassicalPredictor:
             rim = _rim(box, small_labels.shape)
             if not rim.any() or (result & rim).sum() <= 0.1 * rim.sum():
                 break
-        full = cv2.resize(result.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-        return full | pos
+        return restore(result) | pos
 
     def _local_correction(self, image: np.ndarray, labels: np.ndarray, prev: np.ndarray, latest: BiMap,
                           at_centre: bool) -> np.ndarray:
@@ -143,6 +139,22 @@ class ClassicalPredictor:
         labels[latest.positive] = _FG
         labels[latest.negative] = _BG
         return _grabcut_in_window(image, labels, prev, touch, box, self.iterations)
+
+
+def _reduced(image: np.ndarray, labels: np.ndarray, max_side: int):
+    """Image and labels shrunk to ``max_side`` (hard labels kept), and the way back to full size."""
+    height, width = labels.shape
+    scale = min(1.0, max_side / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small_labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
+    for hard in (_FG, _BG):
+        small_labels[cv2.resize((labels == hard).view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0] = hard
+
+    def restore(mask: np.ndarray) -> np.ndarray:
+        return cv2.resize(mask.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+    return small_image, small_labels, restore
 
 
 def _seed_channels(bimaps: Dict[str, BiMap]) -> Tuple[np.ndarray, np.ndarray]:
