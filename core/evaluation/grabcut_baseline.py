@@ -74,5 +74,6 @@ class PlainGrabCutSession:
         if not fg.any() or not bg.any():
             return fg   # GrabCut needs samples of both classes
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(0)  # k-means draws from OpenCV's global RNG: same result whatever the worker order
         cv2.grabCut(self.image, labels, None, bgd, fgd, self.method.iterations, cv2.GC_INIT_WITH_MASK)
         return (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
