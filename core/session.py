@@ -160,7 +160,6 @@ class Session:
         local = crops.Crop((fx0 - tx0, fy0 - ty0, fx1 - tx0, fy1 - ty0), crop.width, crop.height)
         inputs = DetailInput(crop=crop, image=crop.take(self.image),
                              bimaps=_bimaps(history, crop, self.predictor.click_radius),
-                             latest=_bimaps(history[-1:], crop, self.predictor.click_radius),
                              coarse_prob=local.take(coarse), prev_prob=crop.take(self._alpha), context=self.context)
         alpha = coarse.copy()
         refined = np.clip(self.predictor.refine(inputs), 0.0, 1.0).astype(np.float32)

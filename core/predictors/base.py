@@ -40,7 +40,6 @@ class DetailInput:
     crop: Crop
     image: np.ndarray            # uint8[h, w, 3]
     bimaps: Dict[str, BiMap]
-    latest: Dict[str, BiMap]
     coarse_prob: np.ndarray      # float32[h, w], the object prediction over the focus crop
     prev_prob: np.ndarray        # float32[h, w], the previous probabilities there
     context: Any
