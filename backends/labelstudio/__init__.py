@@ -1,0 +1,1 @@
+"""Label Studio door: the ML backend wire protocol over the engine."""

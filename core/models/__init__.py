@@ -1,0 +1,1 @@
+"""Network parts of the learned presets, one module per part."""

@@ -1,0 +1,1 @@
+"""CVAT door: translates CVAT interactor payloads to engine interactions and back."""
