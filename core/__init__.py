@@ -7,6 +7,7 @@
 """
 from .interactions import Box, Click, CoarseMask, Interaction, Scribble
 from .predictors import classical as _classical  # noqa: F401  (registers the "classical" preset)
+from .predictors import learned as _learned  # noqa: F401  (registers the learned presets, loading torch lazily)
 from .segmenter import Segmenter, load, presets
 from .session import Result, Session, SessionConfig
 from .store import SessionStore, image_digest

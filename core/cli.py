@@ -6,6 +6,7 @@
                     [--out mask.png] [--alpha alpha.png] [--overlay overlay.png]
     focalxl demo [--out DIR]
     focalxl presets
+    focalxl weights list | download NAME [--dir D] [--url URL] | verify PATH [--name NAME]
     focalxl eval ...      (focalxl.evaluation.run)
     focalxl bench ...     (focalxl.bench)
 
@@ -323,6 +324,44 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_weights_list(args: argparse.Namespace) -> int:
+    from . import weights
+
+    print(f"weights folder (--dir default, ${weights.DEFAULT_DIR_VARIABLE}): {weights.default_dir()}")
+    for entry in weights.TABLE.values():
+        size = "size not published" if entry.size is None else f"{entry.size} bytes"
+        print(f"{entry.preset}\n  file    {entry.file_name} ({size})\n  sha256  {entry.sha256 or 'not published'}"
+              f"\n  url     {entry.url or '-'}\n  source  {entry.source}")
+    return EXIT_OK
+
+
+def _cmd_weights_download(args: argparse.Namespace) -> int:
+    from . import weights
+
+    def progress(received: int, total: Optional[int]) -> None:
+        share = f" ({100 * received / total:.0f}%)" if total else ""
+        print(f"\r{received / 2 ** 20:.1f} MiB{share}", end="", file=sys.stderr, flush=True)
+
+    try:
+        path = weights.download(args.name, args.dir, url=args.url, progress=progress if sys.stderr.isatty() else None)
+    except weights.WeightsError as error:
+        raise UsageError("--url" if args.url else "NAME", str(error)) from None
+    print(path)
+    return EXIT_OK
+
+
+def _cmd_weights_verify(args: argparse.Namespace) -> int:
+    from . import weights
+
+    try:
+        verdict = weights.verify(args.path, args.name)
+    except weights.WeightsError as error:
+        raise UsageError("--name" if args.name else "PATH", str(error)) from None
+    status = {True: "OK", False: "MISMATCH", None: "UNCHECKED"}[verdict.ok]
+    print(f"{status}  {verdict.path}  {verdict.size} bytes  sha256 {verdict.sha256}\n  {verdict.reason}")
+    return EXIT_OK if verdict.ok is not False else 1
+
+
 def _run_eval(argv: List[str]) -> int:
     try:
         from .evaluation.run import main as eval_main
@@ -387,7 +426,23 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("presets", help="list the predictor presets")
     listing.set_defaults(run=_cmd_presets)
 
-    commands.add_parser("eval", help="evaluate a preset on a dataset (focalxl eval --help)", add_help=False)
+    weights = commands.add_parser("weights", help="official weight files: list, download, verify")
+    actions = weights.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="presets, file names, sizes, sha256 and where to get them"
+                       ).set_defaults(run=_cmd_weights_list)
+    fetch = actions.add_parser("download", help="download (or resume) a preset's file, then check its sha256")
+    fetch.add_argument("name", metavar="NAME", help="preset, e.g. sam-vit-b (see `focalxl weights list`)")
+    fetch.add_argument("--dir", metavar="D", help="folder to put it in (default: $FOCALXL_WEIGHTS or "
+                                                 "~/.cache/focalxl/weights)")
+    fetch.add_argument("--url", metavar="URL", help="download from this mirror instead (still checked)")
+    fetch.set_defaults(run=_cmd_weights_download)
+    check = actions.add_parser("verify", help="check a file's size and sha256 against the official ones")
+    check.add_argument("path", metavar="PATH", help="the weight file")
+    check.add_argument("--name", metavar="NAME", help="preset to check against (default: found by file name)")
+    check.set_defaults(run=_cmd_weights_verify)
+
+    commands.add_parser("eval", help="benchmark presets on datasets with the paper's protocols (focalxl eval --help)",
+                        add_help=False)
     commands.add_parser("bench", help="latency and merge benchmarks (focalxl bench --help)", add_help=False)
     return parser
 

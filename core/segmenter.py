@@ -39,13 +39,23 @@ class Segmenter:
         return Session(self.predictor, image, mask, self.config)
 
 
-def load(name: str = "classical", checkpoint: Optional[str] = None, *, config: SessionConfig = SessionConfig(),
+def load(name: str = "classical", checkpoint: Optional[str] = None, *, device: Optional[str] = None,
+         threads: Optional[int] = None, config: SessionConfig = SessionConfig(),
          max_pixels: int = DEFAULT_MAX_PIXELS, **options) -> Segmenter:
-    """Build the predictor called ``name`` (``focalxl.presets()`` lists them)."""
+    """Build the predictor called ``name`` (``focalxl.presets()`` lists them).
+
+    ``device`` is ``"cuda"``, ``"mps"``, ``"cpu"`` or ``"auto"`` (the default: the best
+    one present); ``threads`` caps the CPU threads the preset computes with. Learned
+    presets load their network once per process: later ``load`` calls with the same
+    checkpoint and device share it.
+    """
     if not isinstance(name, str) or name not in _PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(presets())}")
-    if checkpoint is not None:
-        options["checkpoint"] = checkpoint
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    for key, value in (("checkpoint", checkpoint), ("device", device), ("threads", threads)):
+        if value is not None:
+            options[key] = value
     return Segmenter(_PRESETS[name](**options), config, max_pixels)
 
 

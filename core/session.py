@@ -16,7 +16,7 @@ from . import crops
 from .bimap import BiMap, footprint
 from .interactions import INTERACTION_TYPES, Interaction
 from .merge import progressive_merge, touched_components
-from .predictors.base import DetailInput, ObjectInput, Predictor, to_prob
+from .predictors.base import DetailInput, ObjectInput, ObjectPrediction, Predictor, to_prob
 
 
 @dataclass(frozen=True)
@@ -104,10 +104,13 @@ class Session:
             history = self.history + [interaction]
             target = self.target_box(interaction)
             x0, y0, x1, y1 = target
-            coarse = self._predict_object(history, target)
+            coarse, object_crop, object_features = self._predict_object(history, target)
             touch = footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0))
-            focus = self._focus_box(coarse >= 0.5, touch, interaction, target)
-            alpha = self._refine(history, target, focus, coarse)
+            if self.predictor.detail_size is None:      # no Detail-Net (SAM): the object prediction is final
+                alpha = coarse
+            else:
+                focus = self._focus_box(coarse >= 0.5, touch, interaction, target)
+                alpha = self._refine(history, target, focus, coarse, object_crop, object_features)
             self._commit(interaction, target, alpha, touch, len(history))
             return _result(self._mask, self._alpha)
 
@@ -131,14 +134,15 @@ class Session:
         fraction = max(self.config.target_min_fraction, getattr(self.predictor, "target_min_fraction", 0.0))
         return max(self.config.target_min_size, round(fraction * max(self.shape)))
 
-    def _predict_object(self, history: List[Interaction], target: crops.Box) -> np.ndarray:
-        """Object probabilities over the target box, at image resolution."""
-        crop = crops.zoom(target, self.predictor.input_size)
+    def _predict_object(self, history: List[Interaction], target: crops.Box) -> Tuple[np.ndarray, crops.Crop, Any]:
+        """Object probabilities over the target box at image resolution, the Object-Net's crop and its features."""
+        crop = _raster(target, self.predictor.input_size)
         inputs = ObjectInput(crop=crop, image=crop.take(self.image), bimaps=_bimaps(history, crop, self.predictor.click_radius),
                              latest=_bimaps(history[-1:], crop, self.predictor.click_radius),
-                             prev_prob=crop.take(self._alpha), context=self.context)
-        prob = to_prob(self.predictor.predict_object(inputs))
-        return np.clip(crop.give_back(prob), 0.0, 1.0)
+                             prev_prob=crop.take(self._alpha), context=self.context, history=tuple(history))
+        output = self.predictor.predict_object(inputs)
+        logits, features = (output.logits, output.features) if isinstance(output, ObjectPrediction) else (output, None)
+        return np.clip(crop.give_back(to_prob(logits)), 0.0, 1.0), crop, features
 
     def _focus_box(self, proposed: np.ndarray, touch: np.ndarray, interaction: Interaction,
                    target: crops.Box) -> crops.Box:
@@ -152,15 +156,17 @@ class Session:
                                     target, self.shape, self.config.focus_expansion)
 
     def _refine(self, history: List[Interaction], target: crops.Box, focus: crops.Box,
-                coarse: np.ndarray) -> np.ndarray:
+                coarse: np.ndarray, object_crop: crops.Crop, object_features: Any) -> np.ndarray:
         """The coarse map over the target with the Detail-Net's alpha pasted into the focus box."""
         tx0, ty0 = target[0], target[1]
         fx0, fy0, fx1, fy1 = focus
         crop = crops.zoom(focus, self.predictor.detail_size)
         local = crops.Crop((fx0 - tx0, fy0 - ty0, fx1 - tx0, fy1 - ty0), crop.width, crop.height)
         inputs = DetailInput(crop=crop, image=crop.take(self.image),
-                             bimaps=_bimaps(history, crop, self.predictor.click_radius),
-                             coarse_prob=local.take(coarse), prev_prob=crop.take(self._alpha), context=self.context)
+                             bimaps=_bimaps(history, crop, getattr(self.predictor, "detail_click_radius",
+                                                                   self.predictor.click_radius)),
+                             coarse_prob=local.take(coarse), prev_prob=crop.take(self._alpha), context=self.context,
+                             object_crop=object_crop, object_features=object_features)
         alpha = coarse.copy()
         refined = np.clip(self.predictor.refine(inputs), 0.0, 1.0).astype(np.float32)
         alpha[local.box[1]:local.box[3], local.box[0]:local.box[2]] = crop.give_back(refined)
@@ -188,6 +194,13 @@ class Session:
         self._steps.append(_Step(interaction, box, old_alpha[cy0:cy1, cx0:cx1].copy(), old_mask[cy0:cy1, cx0:cx1].copy()))
         old_alpha[cy0:cy1, cx0:cx1] = new_alpha[cy0:cy1, cx0:cx1]
         old_mask[cy0:cy1, cx0:cx1] = new_mask[cy0:cy1, cx0:cx1]
+
+
+def _raster(box: crops.Box, size: Optional[int]) -> crops.Crop:
+    """``box`` zoomed to ``size`` on its longer side, or at image resolution when ``size`` is ``None``."""
+    if size is None:
+        return crops.Crop(box, box[2] - box[0], box[3] - box[1])
+    return crops.zoom(box, size)
 
 
 def _bimaps(history: List[Interaction], crop: crops.Crop, click_radius: float) -> Dict[str, BiMap]:

@@ -32,19 +32,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="focalxl bench", description="Print latency, memory and merge figures next to their requirements "
                                           "(figures are printed, not asserted).")
-    parser.add_argument("which", nargs="?", choices=("all", "latency", "merge"), default="all",
-                        help="which benchmark (default: all)")
+    parser.add_argument("which", nargs="?", choices=("all", "latency", "merge", "models"), default="all",
+                        help="which benchmark (default: all = latency and merge; models runs on request only)")
     parser.add_argument("--repeats", type=_positive, default=5, metavar="N",
                         help="latency: sessions played, each a click, a click, a box, a negative click, a click "
                              "(default: 5)")
     parser.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH",
-                        help="latency: photo size (default: 1920x1080)")
+                        help="latency and models: photo size (default: 1920x1080)")
     parser.add_argument("--preset", default="classical", help="latency: preset (default: classical)")
     parser.add_argument("--checkpoint", metavar="PATH", help="latency: weights for the preset")
     parser.add_argument("--merge-repeats", type=_positive, default=15, metavar="N",
                         help="merge: repeats per case (default: 15)")
     parser.add_argument("--merge-size", type=_size, default=(4000, 3000), metavar="WxH",
                         help="merge: mask size (default: 4000x3000, 12 megapixels)")
+    parser.add_argument("--model", dest="models", action="append", metavar="PRESET",
+                        help="models: preset to measure, repeatable (default: every preset with weight files)")
+    parser.add_argument("--model-repeats", type=_positive, default=3, metavar="N",
+                        help="models: sessions per preset, each a click, a click, a box, a negative click, a click "
+                             "(default: 3)")
+    parser.add_argument("--device", metavar="D", help="models: cuda, mps, cpu or auto (default: auto)")
+    parser.add_argument("--threads", type=_positive, metavar="T", help="models: CPU threads (default: torch's)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures, samples and machine to PATH")
     return parser
 
@@ -71,6 +78,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from . import merge
 
         figures += merge.run(*args.merge_size, repeats=args.merge_repeats)
+    if args.which == "models":
+        from . import models
+
+        figures += models.run(args.models, *args.size, repeats=args.model_repeats, device=args.device,
+                              threads=args.threads)
     print(format_table(figures))
     over = [f for f in figures if f.status == "OVER"]
     print(f"{len(over)} of {sum(f.limit is not None for f in figures)} figures over their requirement")

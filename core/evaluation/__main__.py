@@ -1,4 +1,4 @@
-"""``python -m focalxl.evaluation DATASET_DIR --preset classical --baseline grabcut``."""
+"""``python -m focalxl.evaluation DATASET... [--protocol all] [--preset classical]``: same as ``focalxl eval``."""
 import sys
 
 from .run import main

@@ -1,5 +1,7 @@
 """Evaluation datasets on disk: a plain folder with ``images/``, ``masks/`` and ``pairs.tsv``.
 
+(The published benchmark layouts, GrabCut to COCO json, are read by :mod:`.layouts`.)
+
 ``pairs.tsv`` has one instance per line, ``image<TAB>mask``, both paths relative to the
 folder (blank lines and lines starting with ``#`` are skipped). This is the layout of
 ``../shared/data/berkeley``; GrabCut, Berkeley and similar sets convert to it directly.
@@ -27,12 +29,16 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Sample:
-    """One object instance: ``image`` RGB ``uint8[H, W, 3]``, ``gt`` and ``ignore`` ``bool[H, W]``."""
+    """One object instance: ``image`` RGB ``uint8[H, W, 3]``, ``gt`` and ``ignore`` ``bool[H, W]``.
+
+    ``initial`` is an existing annotation to correct, for datasets that ship one (DAVIS-585).
+    """
 
     name: str
     image: np.ndarray
     gt: np.ndarray
     ignore: Optional[np.ndarray]
+    initial: Optional[np.ndarray] = None
 
 
 @dataclass(frozen=True)

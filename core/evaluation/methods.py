@@ -1,13 +1,14 @@
 """Methods by name: focalxl presets and the plain baselines, as session factories."""
 from __future__ import annotations
 
-from typing import Callable, Dict, List
+from typing import Callable, Dict, FrozenSet, List
 
 from ..segmenter import load, presets
 from .grabcut_baseline import PlainGrabCut
 from .protocol import SessionFactory
 
 BASELINES: Dict[str, Callable[[], object]] = {"grabcut": PlainGrabCut}
+BASELINE_PROTOCOLS: Dict[str, FrozenSet[str]] = {"grabcut": frozenset({"clicks"})}   # clicks only, no initial mask
 
 
 def method_names() -> List[str]:
@@ -21,3 +22,8 @@ def load_method(name: str) -> SessionFactory:
     if name in presets():
         return load(name).new_session
     raise ValueError(f"unknown method {name!r}; choose one of {', '.join(method_names())}")
+
+
+def supports(name: str, protocol: str) -> bool:
+    """Whether method ``name`` takes the prompts of ``protocol`` (presets take them all)."""
+    return name not in BASELINE_PROTOCOLS or protocol in BASELINE_PROTOCOLS[name]

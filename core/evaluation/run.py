@@ -1,9 +1,18 @@
-"""Evaluate methods over a dataset folder and compare them: ``python -m focalxl.evaluation``.
+"""Evaluate methods on datasets with the paper's protocols: ``focalxl eval``.
 
-``evaluate`` runs every sample of the dataset through the click protocol (in parallel
-worker processes, each loading the method once) and summarises NoC85/90, NoF90,
-mIoU@1/5 and seconds per click. ``main`` evaluates a focalxl preset and a plain baseline
-in the same run and prints one table, with the preset's NoC90 relative to the baseline's.
+``evaluate`` runs every sample of one dataset through one protocol (in parallel worker
+processes, each loading the method once; a sample's random draws depend only on the
+seed and its index, so results do not depend on the worker count) and summarises it.
+``main`` runs datasets x protocols x methods and writes the table, JSON and plots.
+
+Protocols (``../shared/reference/focalclick.md`` §3, §5; FocalClick-XL paper):
+
+* ``clicks`` — NoC80/85/90, NoF85/90, mIoU@k, seconds per click;
+* ``scribbles`` — the same loop with the scribble generator: NoS85/90, NoF85/90, mIoU@k;
+* ``box`` — one round from the ground truth's tight box: mIoU;
+* ``coarse`` — five coarse-mask levels: coarse and refined mIoU per level;
+* ``correction`` — clicks from an initial mask (the dataset's, e.g. DAVIS-585, or
+  superpixel defects), Progressive Merge from the first click: NoC85/90, NoF85/90.
 """
 from __future__ import annotations
 
@@ -13,197 +22,259 @@ import multiprocessing
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import cv2
+import numpy as np
 
 from . import metrics
-from .datasets import DatasetError, FolderDataset
-from .methods import load_method, method_names
-from .protocol import SampleRun, SessionFactory, evaluate_sample
+from .clicker import Clicker
+from .datasets import DatasetError, Sample
+from .layouts import DAVIS585_INITS, LAYOUTS, open_dataset
+from .methods import load_method, method_names, supports
+from .protocol import PromptRun, SampleRun, evaluate_box, evaluate_coarse, evaluate_sample
+from .report import format_table, markdown_report, table_rows, write_plots
+from .scribbler import Scribbler
+from .superpixel_defects import superpixel_defects
 
-MIOU_AT = (1, 5)
+PROTOCOLS = ("clicks", "scribbles", "box", "coarse", "correction")
+INTERACTIVE_PROTOCOLS = ("clicks", "scribbles", "correction")
+MIOU_AT = (1, 2, 3, 5, 10, 20)
+MIN_CLICKS = 5
+
+__all__ = ["PROTOCOLS", "evaluate", "summarise", "format_table", "table_rows", "main"]
 
 _worker: Dict[str, Any] = {}
 
 
-def evaluate(method: str, dataset_dir: str, max_clicks: int = metrics.MAX_CLICKS,
+def evaluate(method: str, dataset: Any, protocol: str = "clicks", max_clicks: int = metrics.MAX_CLICKS,
              workers: Optional[int] = os.cpu_count(), limit: Optional[int] = None,
-             stop_iou: Optional[float] = 0.90, min_clicks: int = max(MIOU_AT),
-             progress: bool = True) -> Dict[str, Any]:
-    """Run the protocol on the first ``limit`` samples (all when ``None``) of ``dataset_dir``.
+             stop_iou: Optional[float] = 0.90, min_clicks: int = MIN_CLICKS, seed: int = 0,
+             scribble_width: float = 5.0, progress: bool = True, layout: str = "auto") -> Dict[str, Any]:
+    """Run ``protocol`` on the first ``limit`` samples (all when ``None``) of ``dataset``.
 
-    Returns ``{"method", "dataset", "max_clicks", "stop_iou", "min_clicks", "summary",
-    "samples"}`` where ``summary`` holds NoC85, NoC90, NoF90, mIoU@1, mIoU@5,
-    seconds_per_click (the method's time over clicks made), samples and wall_s, and
-    ``samples`` maps each instance name to its per-click IoUs. With the default early
-    stop (IoU >= 0.90 after at least 5 clicks) every reported metric is exact.
+    ``dataset`` is a path (read as ``layout``) or a sequence of samples. Returns
+    ``{"method", "dataset", "protocol", <settings>, "summary", "samples"}``. ``samples``
+    maps each instance name to its per-round IoUs (interactive protocols), its IoU
+    (``box``) or ``{"coarse": [...], "refined": [...]}`` per level (``coarse``);
+    ``correction`` adds ``initial_iou`` per instance. With the default early stop (IoU
+    >= 0.90 after at least 5 rounds) every reported metric is exact.
     """
-    dataset = FolderDataset(dataset_dir)
-    count = len(dataset) if limit is None else max(0, min(limit, len(dataset)))
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    if not supports(method, protocol):
+        raise ValueError(f"method {method!r} does not take the {protocol} protocol's prompts")
+    samples = open_dataset(dataset, layout) if isinstance(dataset, (str, Path)) else dataset
+    count = len(samples) if limit is None else max(0, min(limit, len(samples)))
     if count == 0:
         raise ValueError("limit leaves no samples to evaluate")
-    settings = dict(max_clicks=max_clicks, stop_iou=stop_iou, min_clicks=min_clicks)
+    settings = dict(max_clicks=max_clicks, stop_iou=stop_iou, min_clicks=min_clicks, seed=seed,
+                    scribble_width=scribble_width)
     workers = max(1, min(workers or 1, count))
     start = time.perf_counter()
-    runs: List[Optional[Tuple[str, SampleRun]]] = [None] * count
-    done: List[SampleRun] = []
+    records: List[Optional[Tuple[str, Any]]] = [None] * count
     if workers == 1:
-        _init_worker(method, dataset_dir, settings, threads=None)
+        _init_worker(method, samples, protocol, settings, threads=None)
         outcomes = map(_run_sample, range(count))
         pool = None
     else:
         context = multiprocessing.get_context("spawn")
-        pool = context.Pool(workers, _init_worker, (method, dataset_dir, settings, 1))
+        pool = context.Pool(workers, _init_worker, (method, samples, protocol, settings, 1))
         outcomes = pool.imap_unordered(_run_sample, range(count))
     try:
-        for index, name, run in outcomes:
-            runs[index] = (name, run)
-            done.append(run)
-            if progress:
-                _print_progress(method, done, count, max_clicks, time.perf_counter() - start)
+        for index, name, record in _progress(outcomes, count, f"{method} {protocol}", progress):
+            records[index] = (name, record)
     finally:
         if pool is not None:
             pool.terminate()
             pool.join()
     wall = time.perf_counter() - start
-    if progress and sys.stderr.isatty():
-        print(file=sys.stderr)
-    samples = {name: run.ious for name, run in runs}
-    summary = summarise(list(samples.values()), [run for _, run in runs], max_clicks, wall)
-    return {"method": method, "dataset": str(dataset_dir), **settings, "summary": summary, "samples": samples}
+    name = str(dataset) if isinstance(dataset, (str, Path)) else getattr(samples, "root", type(samples).__name__)
+    result = {"method": method, "dataset": str(name), "protocol": protocol, **settings}
+    result.update(summarise(protocol, records, max_clicks, wall))
+    return result
 
 
-def summarise(all_ious: Sequence[Sequence[float]], runs: Sequence[SampleRun], max_clicks: int,
-              wall_s: float) -> Dict[str, Any]:
-    """The summary row; an mIoU@k the runs stopped short of is ``None``."""
-    clicks = sum(len(run.clicks) for run in runs)
-    summary: Dict[str, Any] = {
-        "NoC85": metrics.noc(all_ious, 0.85, max_clicks),
-        "NoC90": metrics.noc(all_ious, 0.90, max_clicks),
-        "NoF85": metrics.nof(all_ious, 0.85, max_clicks),
-        "NoF90": metrics.nof(all_ious, 0.90, max_clicks),
-    }
-    for k in MIOU_AT:
+def summarise(protocol: str, records: Sequence[Tuple[str, Any]], max_clicks: int, wall_s: float) -> Dict[str, Any]:
+    """``{"summary": ..., "samples": ...}`` for one protocol's per-sample records."""
+    if protocol in INTERACTIVE_PROTOCOLS:
+        runs: List[SampleRun] = [run for _, run in records]
+        out = {"summary": _interactive_summary(protocol, runs, max_clicks),
+               "samples": {name: run.ious for name, run in records}}
+        if protocol == "correction":
+            out["summary"] = {"initial_mIoU": float(np.mean([run.initial_iou for run in runs])), **out["summary"]}
+            out["initial_iou"] = {name: run.initial_iou for name, run in records}
+    elif protocol == "box":
+        boxes: List[PromptRun] = [run for _, run in records]
+        out = {"summary": {"mIoU": float(np.mean([run.iou for run in boxes])),
+                           "seconds_per_box": sum(run.seconds for run in boxes) / len(boxes)},
+               "samples": {name: run.iou for name, run in records}}
+    else:
+        levels: List[List[PromptRun]] = [runs for _, runs in records]
+        summary: Dict[str, Any] = {}
+        for k in range(len(levels[0])):
+            summary[f"coarse@L{k + 1}"] = float(np.mean([runs[k].prompt_iou for runs in levels]))
+            summary[f"refined@L{k + 1}"] = float(np.mean([runs[k].iou for runs in levels]))
+        summary["seconds_per_mask"] = sum(r.seconds for runs in levels for r in runs) / sum(map(len, levels))
+        out = {"summary": summary,
+               "samples": {name: {"coarse": [r.prompt_iou for r in runs], "refined": [r.iou for r in runs]}
+                           for name, runs in records}}
+    out["summary"].update(samples=len(records), wall_s=wall_s)
+    return out
+
+
+def _interactive_summary(protocol: str, runs: Sequence[SampleRun], max_clicks: int) -> Dict[str, Any]:
+    """NoC (NoS for scribbles), NoF, mIoU@k (``None`` where runs stopped short) and time per round."""
+    all_ious = [run.ious for run in runs]
+    rounds = "NoS" if protocol == "scribbles" else "NoC"
+    summary: Dict[str, Any] = {}
+    for thr in ((0.80, 0.85, 0.90) if protocol == "clicks" else (0.85, 0.90)):
+        summary[f"{rounds}{round(thr * 100)}"] = metrics.noc(all_ious, thr, max_clicks)
+    for thr in (0.85, 0.90):
+        summary[f"NoF{round(thr * 100)}"] = metrics.nof(all_ious, thr, max_clicks)
+    for k in (k for k in MIOU_AT if k <= max_clicks):
         try:
             summary[f"mIoU@{k}"] = metrics.miou_at(all_ious, k)
         except ValueError:
             summary[f"mIoU@{k}"] = None
-    summary["seconds_per_click"] = sum(run.seconds for run in runs) / clicks if clicks else 0.0
-    summary["clicks"] = clicks
-    summary["samples"] = len(all_ious)
-    summary["wall_s"] = wall_s
+    made = sum(len(run.clicks) for run in runs)
+    unit = "scribble" if protocol == "scribbles" else "click"
+    summary[f"seconds_per_{unit}"] = sum(run.seconds for run in runs) / made if made else 0.0
+    summary[f"{unit}s"] = made
     return summary
 
 
-COLUMNS = [("method", "method"), ("NoC85", "NoC85"), ("NoC90", "NoC90"), ("NoF90", "NoF90"),
-           ("mIoU@1", "mIoU@1"), ("mIoU@5", "mIoU@5"), ("seconds_per_click", "s/click"),
-           ("samples", "samples"), ("wall_s", "wall s"), ("NoC90_ratio", "NoC90 ÷ baseline")]
-
-
-def format_table(rows: Sequence[Dict[str, Any]]) -> str:
-    """A markdown table (also readable in a terminal) of summary rows with a ``method`` key."""
-    header = [title for _, title in COLUMNS]
-    body = [[_cell(key, row.get(key)) for key, _ in COLUMNS] for row in rows]
-    widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
-    render = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
-    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([render(header), rule] + [render(line) for line in body])
-
-
-def compare(preset: str, baseline: Optional[str], dataset_dir: str, **options: Any) -> List[Dict[str, Any]]:
-    """Evaluate ``preset`` and ``baseline`` on the same samples; a list of results, preset first."""
-    results = [evaluate(preset, dataset_dir, **options)]
-    if baseline:
-        results.append(evaluate(baseline, dataset_dir, **options))
-    return results
-
-
-def table_rows(results: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Summary rows for :func:`format_table`; NoC90 relative to the last result (the baseline)."""
-    rows = [{"method": r["method"], **r["summary"]} for r in results]
-    if len(rows) > 1 and rows[-1]["NoC90"]:
-        for row in rows:
-            row["NoC90_ratio"] = row["NoC90"] / rows[-1]["NoC90"]
-    return rows
-
-
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m focalxl.evaluation DATASET_DIR [--preset P] [--baseline B] [--limit N] [--json F]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m focalxl.evaluation",
-        description="Click-protocol benchmark (NoC85/90, NoF90, mIoU@k) of a preset against a plain baseline.")
-    parser.add_argument("dataset", help="folder with images/, masks/ and pairs.tsv (image<TAB>mask)")
-    parser.add_argument("--preset", default="classical", help="focalxl preset to evaluate (default: classical)")
-    parser.add_argument("--baseline", default="grabcut",
-                        help="plain baseline to compare with, or 'none' (default: grabcut)")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N samples")
-    parser.add_argument("--max-clicks", type=int, default=metrics.MAX_CLICKS)
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all CPUs)")
-    parser.add_argument("--full", action="store_true",
-                        help="always make max-clicks clicks (full IoU curves) instead of stopping at IoU 0.90")
-    parser.add_argument("--json", metavar="FILE", help="also write summaries and per-sample IoUs here")
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    """``focalxl eval DATASET... [--protocol P,...] [--preset P]... [--baseline B] [--out DIR] ...``."""
+    parser = _parser()
     args = parser.parse_args(argv)
-
-    names = method_names()
+    protocols = _protocols(parser, args.protocol)
+    presets = args.preset or ["classical"]
     baseline = None if args.baseline.lower() == "none" else args.baseline
-    for flag, name in (("--preset", args.preset), ("--baseline", baseline)):
+    names = method_names()
+    for flag, name in [("--preset", p) for p in presets] + [("--baseline", baseline)]:
         if name is not None and name not in names:
             parser.error(f"{flag}: unknown method {name!r}; choose one of {', '.join(names)}")
     if args.limit is not None and args.limit < 1:
         parser.error("--limit: must be at least 1")
     if args.max_clicks < 1:
         parser.error("--max-clicks: must be at least 1")
+    if args.scribble_width <= 0:
+        parser.error("--scribble-width: must be positive")
     options = dict(max_clicks=args.max_clicks, workers=max(1, args.workers or 1), limit=args.limit,
-                   stop_iou=None if args.full else 0.90, min_clicks=min(max(MIOU_AT), args.max_clicks),
-                   progress=not args.quiet)
+                   stop_iou=None if args.full else 0.90, min_clicks=min(MIN_CLICKS, args.max_clicks),
+                   seed=args.seed, scribble_width=args.scribble_width, progress=not args.quiet)
+    if baseline and any(not supports(baseline, p) for p in protocols):
+        print(f"note: the {baseline} baseline runs in the protocols it takes: "
+              f"{', '.join(p for p in protocols if supports(baseline, p)) or 'none of these'}", file=sys.stderr)
+    results: List[Dict[str, Any]] = []
+    start = time.perf_counter()
     try:
-        results = compare(args.preset, baseline, args.dataset, **options)
+        for path in args.dataset:
+            dataset = open_dataset(path, args.layout, split=args.split, init=args.init, images_dir=args.images)
+            for protocol in protocols:
+                group = []
+                for method in presets + ([baseline] if baseline else []):
+                    if not supports(method, protocol):
+                        if method != baseline:
+                            print(f"note: {method} does not take {protocol} prompts; skipped", file=sys.stderr)
+                        continue
+                    result = evaluate(method, dataset, protocol, **options)
+                    result["dataset"] = str(path)
+                    group.append(result)
+                print(f"\n{protocol} on {path}\n{format_table(table_rows(group), protocol)}")
+                results += group
     except DatasetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(format_table(table_rows(results)))
+    print(f"\ntotal wall time {time.perf_counter() - start:.0f} s")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(results, handle, indent=1)
+        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+    if args.out:
+        folder = Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+        (folder / "results.md").write_text(markdown_report(results), encoding="utf-8")
+        plots = write_plots(results, folder / "plots")
+        print(f"wrote {folder / 'results.md'}, {folder / 'results.json'} and {len(plots)} plot(s) in {folder / 'plots'}")
     return 0
 
 
-def _init_worker(method: str, dataset_dir: str, settings: Dict[str, Any], threads: Optional[int]) -> None:
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="focalxl eval",
+        description="Benchmark presets on interactive-segmentation datasets with the FocalClick-XL protocols.")
+    parser.add_argument("dataset", nargs="+",
+                        help="dataset folder (or COCO json); the layout is told from its contents unless --layout")
+    parser.add_argument("--layout", default="auto", choices=("auto",) + LAYOUTS, help="dataset layout (default: auto)")
+    parser.add_argument("--split", default="val", help="SBD / VOC split file name (default: val)")
+    parser.add_argument("--init", default="sp", choices=DAVIS585_INITS,
+                        help="DAVIS-585 initial masks: superpixel (sp), STM (stm) or none (zero); default sp")
+    parser.add_argument("--images", metavar="DIR", help="COCO json: folder of the images (default: the json's folder)")
+    parser.add_argument("--protocol", default="clicks",
+                        help=f"comma-separated protocols, or 'all' ({', '.join(PROTOCOLS)}; default: clicks)")
+    parser.add_argument("--preset", action="append", help="focalxl preset to evaluate, repeatable (default: classical)")
+    parser.add_argument("--baseline", default="grabcut",
+                        help="plain baseline for the clicks protocol, or 'none' (default: grabcut)")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N samples")
+    parser.add_argument("--max-clicks", type=int, default=metrics.MAX_CLICKS, help="rounds per sample (default 20)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all CPUs)")
+    parser.add_argument("--full", action="store_true",
+                        help="always make max-clicks rounds (full mIoU curves) instead of stopping at IoU 0.90")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the coarse masks and superpixel defects")
+    parser.add_argument("--scribble-width", type=float, default=5.0, help="simulated scribble width in px (default 5)")
+    parser.add_argument("--json", metavar="FILE", help="also write summaries and per-sample IoUs here")
+    parser.add_argument("--out", metavar="DIR", help="write results.md, results.json and plots/*.png here")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _protocols(parser: argparse.ArgumentParser, text: str) -> List[str]:
+    chosen = list(PROTOCOLS) if text.strip() == "all" else [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in chosen if p not in PROTOCOLS]
+    if unknown or not chosen:
+        parser.error(f"--protocol: unknown {', '.join(unknown) or 'empty list'}; "
+                     f"choose from {', '.join(PROTOCOLS)} or 'all'")
+    return list(dict.fromkeys(chosen))
+
+
+def _progress(outcomes, count: int, label: str, enabled: bool):
+    """The outcomes, with a tqdm progress bar on stderr when ``enabled``."""
+    from tqdm import tqdm
+
+    return tqdm(outcomes, total=count, desc=label, unit="sample", disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True, mininterval=1.0)
+
+
+def _init_worker(method: str, samples: Sequence[Sample], protocol: str, settings: Dict[str, Any],
+                 threads: Optional[int]) -> None:
     if threads is not None:
         cv2.setNumThreads(threads)
-    _worker.update(new_session=load_method(method), dataset=FolderDataset(dataset_dir), settings=settings)
+    _worker.update(new_session=load_method(method), samples=samples, protocol=protocol, settings=settings)
 
 
-def _run_sample(index: int) -> Tuple[int, str, SampleRun]:
-    sample = _worker["dataset"][index]
-    new_session: SessionFactory = _worker["new_session"]
-    run = evaluate_sample(new_session, sample.image, sample.gt, sample.ignore, **_worker["settings"])
-    return index, sample.name, run
-
-
-def _print_progress(method: str, done: Sequence[SampleRun], count: int, max_clicks: int, elapsed: float) -> None:
-    """One progress line, redrawn in place on a terminal, every tenth of the run in a log."""
-    interactive = sys.stderr.isatty()
-    if not interactive and len(done) % max(1, count // 10) and len(done) != count:
-        return
-    noc90 = metrics.noc([run.ious for run in done], 0.90, max_clicks)
-    line = f"{method}: {len(done)}/{count} samples  NoC90 so far {noc90:.2f}  {elapsed:.0f} s"
-    print(f"\r{line}" if interactive else line, end="" if interactive else "\n", file=sys.stderr, flush=True)
-
-
-def _cell(key: str, value: Any) -> str:
-    if value is None:
-        return "–"
-    if key == "method":
-        return str(value)
-    if key in ("NoF90", "samples"):
-        return str(int(value))
-    if key.startswith("mIoU"):
-        return f"{value:.3f}"
-    if key == "seconds_per_click":
-        return f"{value:.3f}"
-    if key == "wall_s":
-        return f"{value:.0f}"
-    return f"{value:.2f}"
+def _run_sample(index: int) -> Tuple[int, str, Any]:
+    sample: Sample = _worker["samples"][index]
+    new_session = _worker["new_session"]
+    settings = _worker["settings"]
+    protocol = _worker["protocol"]
+    rng = np.random.default_rng([settings["seed"], index])
+    rounds = dict(max_clicks=settings["max_clicks"], stop_iou=settings["stop_iou"], min_clicks=settings["min_clicks"])
+    if protocol == "clicks":
+        record = evaluate_sample(new_session, sample.image, sample.gt, sample.ignore, **rounds)
+    elif protocol == "scribbles":
+        width = settings["scribble_width"]
+        record = evaluate_sample(new_session, sample.image, sample.gt, sample.ignore, **rounds,
+                                 user=lambda gt, ignore: Scribbler(gt, ignore, width))
+    elif protocol == "correction":
+        initial = sample.initial
+        if initial is None:
+            initial = superpixel_defects(sample.image, sample.gt, rng, sample.ignore)
+        record = evaluate_sample(new_session, sample.image, sample.gt, sample.ignore, **rounds, initial=initial,
+                                 user=Clicker)
+    elif protocol == "box":
+        record = evaluate_box(new_session, sample.image, sample.gt, sample.ignore)
+    else:
+        record = evaluate_coarse(new_session, sample.image, sample.gt, sample.ignore, rng)
+    return index, sample.name, record

@@ -11,12 +11,13 @@ A predictor has three parts, matching the paper's coarse-to-fine pipeline:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Protocol
+from typing import Any, Dict, Optional, Protocol, Tuple
 
 import numpy as np
 
 from ..bimap import BiMap
 from ..crops import Crop
+from ..interactions import Interaction
 
 LOGIT_LIMIT = 20.0
 
@@ -31,6 +32,7 @@ class ObjectInput:
     latest: Dict[str, BiMap]     # the newest interaction alone, under its kind
     prev_prob: np.ndarray        # float32[h, w], previous probabilities (zeros for a new object)
     context: Any                 # what ``context`` returned for this image
+    history: Tuple[Interaction, ...] = ()   # every interaction so far, oldest first, in image pixels
 
 
 @dataclass
@@ -43,18 +45,30 @@ class DetailInput:
     coarse_prob: np.ndarray      # float32[h, w], the object prediction over the focus crop
     prev_prob: np.ndarray        # float32[h, w], the previous probabilities there
     context: Any
+    object_crop: Optional[Crop] = None   # the Object-Net's crop (Target Crop and its raster)
+    object_features: Any = None          # ``ObjectPrediction.features`` from this interaction's object stage
+
+
+@dataclass
+class ObjectPrediction:
+    """What ``predict_object`` may return instead of bare logits: the logits over the crop
+    raster plus features the Detail-Net reuses (FocalClick RoI-aligns its segmentor feature)."""
+
+    logits: np.ndarray           # float32[h, w]
+    features: Any = None
 
 
 class Predictor(Protocol):
     name: str
     target_min_fraction: float   # optional: smallest Target Crop side, as a fraction of the image's longer side
     click_radius: float   # disk radius, in Object-Net input pixels
-    input_size: int       # longer side of the Object-Net input
-    detail_size: int      # longer side of the Detail-Net input
+    input_size: Optional[int]    # longer side of the Object-Net input; None: the Target Crop at image resolution
+    detail_size: Optional[int]   # longer side of the Detail-Net input; None: no Detail-Net, the object prediction is final
+    detail_click_radius: float   # optional: disk radius in Detail-Net input pixels (default ``click_radius``)
 
     def context(self, image: np.ndarray) -> Any: ...
 
-    def predict_object(self, inputs: ObjectInput) -> np.ndarray: ...
+    def predict_object(self, inputs: ObjectInput) -> np.ndarray | ObjectPrediction: ...
 
     def refine(self, inputs: DetailInput) -> np.ndarray: ...
 

@@ -100,6 +100,8 @@ class ClassicalPredictor:
         small_image, small_labels, restore = _reduced(image, labels, self.first_size)
         size = small_labels.shape[::-1]
         seeds = small_labels == _FG
+        if not seeds.any():     # negative clicks cover the positive ones, or they vanish at the reduced size
+            return labels == _FG
         ys, xs = np.nonzero(seeds)
         cy, cx = ys.mean(), xs.mean()
         result = seeds
@@ -326,9 +328,15 @@ def _guided_filter(image: np.ndarray, target: np.ndarray, radius: int, eps: floa
     return mean(a) * guide + mean(b)
 
 
-def build(checkpoint: Optional[str] = None, **options) -> ClassicalPredictor:
+def build(checkpoint: Optional[str] = None, device: Optional[str] = None, threads: Optional[int] = None,
+          **options) -> ClassicalPredictor:
+    """OpenCV on the CPU: ``device`` may only be ``"cpu"`` or ``"auto"``; ``threads`` sets OpenCV's thread count."""
     if checkpoint is not None:
         raise ValueError("checkpoint: the classical preset has no weights; leave it out")
+    if device not in (None, "auto", "cpu"):
+        raise ValueError(f"device {device!r}: the classical preset runs on the CPU only (use 'cpu' or 'auto')")
+    if threads is not None:
+        cv2.setNumThreads(threads)
     return ClassicalPredictor(**options)
 
 

@@ -1,0 +1,85 @@
+"""Segment Anything networks: the official configurations, building them, loading checkpoints.
+
+The official checkpoints (``sam_vit_{b,l,h}_*.pth``) are plain state dicts of
+``segment_anything.modeling.Sam``. A :class:`SamConfig` describes one network; the
+official three differ only in their image encoder. Smaller configurations build the
+same modules, so tests can save and load tiny models in the official format.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import partial
+from typing import Optional, Tuple
+
+import torch
+
+from .checkpoints import load_strict, read_checkpoint
+from .sam_modeling import modeling
+
+PIXEL_MEAN = (123.675, 116.28, 103.53)
+PIXEL_STD = (58.395, 57.12, 57.375)
+
+
+@dataclass(frozen=True)
+class SamConfig:
+    """Sizes of a SAM network (defaults: the official decoder and prompt encoder)."""
+
+    encoder_embed_dim: int
+    encoder_depth: int
+    encoder_num_heads: int
+    encoder_global_attn_indexes: Tuple[int, ...]
+    prompt_embed_dim: int = 256
+    image_size: int = 1024
+    patch_size: int = 16
+    window_size: int = 14
+    mask_in_chans: int = 16
+    decoder_depth: int = 2
+    decoder_mlp_dim: int = 2048
+    decoder_num_heads: int = 8
+    iou_head_hidden_dim: int = 256
+
+
+OFFICIAL = {
+    "vit_b": SamConfig(768, 12, 12, (2, 5, 8, 11)),
+    "vit_l": SamConfig(1024, 24, 16, (5, 11, 17, 23)),
+    "vit_h": SamConfig(1280, 32, 16, (7, 15, 23, 31)),
+}
+
+
+def build(config: SamConfig) -> modeling.Sam:
+    """A SAM network with freshly initialised (random) weights, in eval mode."""
+    embedding_size = config.image_size // config.patch_size
+    sam = modeling.Sam(
+        image_encoder=modeling.ImageEncoderViT(
+            depth=config.encoder_depth, embed_dim=config.encoder_embed_dim, img_size=config.image_size,
+            mlp_ratio=4, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=config.encoder_num_heads,
+            patch_size=config.patch_size, qkv_bias=True, use_rel_pos=True,
+            global_attn_indexes=config.encoder_global_attn_indexes, window_size=config.window_size,
+            out_chans=config.prompt_embed_dim),
+        prompt_encoder=modeling.PromptEncoder(
+            embed_dim=config.prompt_embed_dim, image_embedding_size=(embedding_size, embedding_size),
+            input_image_size=(config.image_size, config.image_size), mask_in_chans=config.mask_in_chans),
+        mask_decoder=modeling.MaskDecoder(
+            num_multimask_outputs=3,
+            transformer=modeling.TwoWayTransformer(depth=config.decoder_depth, embedding_dim=config.prompt_embed_dim,
+                                                   mlp_dim=config.decoder_mlp_dim, num_heads=config.decoder_num_heads),
+            transformer_dim=config.prompt_embed_dim, iou_head_depth=3, iou_head_hidden_dim=config.iou_head_hidden_dim),
+        pixel_mean=list(PIXEL_MEAN),
+        pixel_std=list(PIXEL_STD),
+    )
+    return sam.eval()
+
+
+def load(config: SamConfig, checkpoint: Optional[str | os.PathLike]) -> modeling.Sam:
+    """``config``'s network with the weights of ``checkpoint`` (strictly), or random weights for ``None``."""
+    sam = build(config)
+    if checkpoint is not None:
+        load_strict(sam, read_checkpoint(checkpoint), os.fspath(checkpoint))
+    return sam
+
+
+def preprocess_shape(height: int, width: int, long_side: int) -> Tuple[int, int]:
+    """``(h, w)`` of an image resized to ``long_side`` on its longer side, rounded as SAM rounds."""
+    scale = long_side * 1.0 / max(height, width)
+    return int(height * scale + 0.5), int(width * scale + 0.5)

@@ -1,0 +1,205 @@
+"""``sam-vit-b``, ``sam-vit-l``, ``sam-vit-h``: Segment Anything behind the predictor protocol.
+
+How SAM fits the FocalClick loop, and why:
+
+* **Context-Net** — SAM's image encoder on the whole image, resized to 1024 on its longer
+  side, run once per image; the session caches the embedding, so later interactions
+  run only the prompt encoder and the mask decoder.
+* **Target Crop = the whole image** (``target_min_fraction = 1``). SAM's decoder
+  predicts over the whole image from the whole history of prompts; keeping only a
+  window of that prediction would stitch the new mask to the previous one along the
+  window's edges, a mask no SAM prediction ever made. Progressive Merge still keeps
+  changes local where it is on (a session started from an existing mask).
+* **Object prediction at image resolution** (``input_size = None``): the logits are
+  SAM's own, upsampled exactly as ``Sam.postprocess_masks`` does; resampling them
+  again into a zoomed raster and back would move the mask's edge.
+* **No Detail stage** (``detail_size = None``): SAM has no refinement network, and the
+  mask must equal what ``SamPredictor`` gives for the same weights, image and prompts.
+* **Prompts** — :mod:`focalxl.models.sam_prompts`. The mask prompt is the low-resolution
+  logits of the prediction the current mask came from, exactly as a ``SamPredictor``
+  loop feeds them back; when the mask came from elsewhere (an existing annotation,
+  Progressive Merge, undo past a merge) it is that mask put through SAM's geometry.
+  One click and nothing else asks SAM for three masks and keeps the best-scored one;
+  anything more asks for one (SAM's guidance for ambiguous and unambiguous prompts).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+
+try:
+    from PIL import Image
+except ModuleNotFoundError as error:        # pragma: no cover - Pillow comes with the test extras
+    raise ImportError("the sam-* presets resize images with Pillow, as SamPredictor does: "
+                      "pip install 'focalxl[sam]'") from error
+
+from .. import runtime
+from ..models import sam as sam_networks
+from ..models import sam_prompts
+from .base import DetailInput, ObjectInput, to_prob
+
+REMEMBERED_PREDICTIONS = 32     # low-res logits kept per session, so undo finds the prediction it returns to
+SIGN_MARGIN = 1e-3              # SAM's "logit > 0" survives the engine's "sigmoid >= 0.5" in float32
+
+
+@dataclass
+class SamContext:
+    """One image's SAM embedding and the low-res logits of the predictions made on it.
+
+    Predictions are filed under a digest of the probability map they gave the session,
+    so the mask prompt for the next interaction is found from the session's current
+    map alone, whatever undo did in between.
+    """
+
+    features: torch.Tensor
+    original_size: Tuple[int, int]
+    input_size: Tuple[int, int]
+    predictions: "OrderedDict[bytes, torch.Tensor]" = field(default_factory=OrderedDict)
+
+    @property
+    def nbytes(self) -> int:
+        tensors = [self.features, *self.predictions.values()]
+        return sum(t.element_size() * t.nelement() for t in tensors)
+
+    def remember(self, prob: np.ndarray, low_res_logits: torch.Tensor) -> None:
+        key = _digest(prob)
+        self.predictions[key] = low_res_logits
+        self.predictions.move_to_end(key)
+        while len(self.predictions) > REMEMBERED_PREDICTIONS:
+            self.predictions.popitem(last=False)
+
+    def recall(self, prob: np.ndarray) -> Optional[torch.Tensor]:
+        return self.predictions.get(_digest(prob))
+
+
+def _digest(prob: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(prob).data, digest_size=16).digest()
+
+
+class SamPredictor:
+    """Segment Anything: encoder once per image, prompt encoder + mask decoder per interaction.
+
+    Not segment-anything's own ``SamPredictor`` (which needs torchvision); this one gives
+    the same masks for the same weights, image and prompts.
+    """
+
+    target_min_fraction = 1.0
+    input_size = None
+    detail_size = None
+    click_radius = 0.0
+
+    def __init__(self, name: str, config: sam_networks.SamConfig, checkpoint: Optional[str | os.PathLike] = None,
+                 device: Optional[str] = None, threads: Optional[int] = None, random_weights: bool = False):
+        if checkpoint is None and not random_weights:
+            raise ValueError(f"checkpoint: {name} needs its weights; run `focalxl weights download {name}` and pass "
+                             f"checkpoint=PATH (or random_weights=True for benchmarks)")
+        if checkpoint is not None and random_weights:
+            raise ValueError("random_weights: give either a checkpoint or random_weights=True, not both")
+        self.name = name
+        self.device = runtime.pick_device(device)
+        runtime.set_cpu_threads(threads)
+        source = None if checkpoint is None else os.path.realpath(checkpoint)
+        self.model = runtime.shared_model(("sam", config, *_identity(source), str(self.device)),
+                                          lambda: _build(config, source, self.device))
+
+    def context(self, image: np.ndarray) -> SamContext:
+        """The image embedding of ``image`` (``uint8[H, W, 3]`` RGB), as ``SamPredictor.set_image`` computes it."""
+        height, width = image.shape[:2]
+        input_size = sam_networks.preprocess_shape(height, width, self.model.image_encoder.img_size)
+        resized = np.array(Image.fromarray(image).resize(input_size[::-1], Image.BILINEAR))
+        pixels = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
+        with runtime.inference(self.device):
+            features = self.model.image_encoder(self.model.preprocess(pixels))
+        return SamContext(features=features, original_size=(height, width), input_size=input_size)
+
+    def predict_object(self, inputs: ObjectInput) -> np.ndarray:
+        context: SamContext = inputs.context
+        prompts = sam_prompts.from_history(inputs.history)
+        mask_input = self._mask_input(prompts, inputs, context)
+        low_res, full = self._decode(prompts, mask_input, context)
+        logits = full - self.model.mask_threshold
+        logits = np.where(logits > 0, logits, np.minimum(logits, -SIGN_MARGIN)).astype(np.float32)
+        logits = inputs.crop.take(logits)
+        context.remember(to_prob(logits), low_res)
+        return logits
+
+    def refine(self, inputs: DetailInput) -> np.ndarray:
+        """Unused (``detail_size = None``); the coarse map as it is."""
+        return inputs.coarse_prob
+
+    def _mask_input(self, prompts: sam_prompts.SamPrompts, inputs: ObjectInput,
+                    context: SamContext) -> Optional[torch.Tensor]:
+        """The mask prompt: a coarse mask just given, else the logits behind the current mask."""
+        low_res = self.model.prompt_encoder.mask_input_size[0]
+        if prompts.coarse_mask is not None:
+            return self._as_prompt(prompts.coarse_mask.astype(np.float32), context, low_res)
+        if not (inputs.prev_prob >= 0.5).any():
+            return None
+        remembered = context.recall(inputs.prev_prob)
+        if remembered is not None:
+            return remembered
+        height, width = context.original_size
+        whole = np.zeros((height, width), dtype=np.float32)
+        x0, y0, x1, y1 = inputs.crop.box
+        whole[y0:y1, x0:x1] = inputs.crop.give_back(inputs.prev_prob)
+        return self._as_prompt(whole, context, low_res)
+
+    def _as_prompt(self, prob: np.ndarray, context: SamContext, low_res: int) -> torch.Tensor:
+        logits = sam_prompts.mask_prompt(prob, context.input_size, self.model.image_encoder.img_size, low_res)
+        return torch.as_tensor(logits, device=self.device)[None]
+
+    def _decode(self, prompts: sam_prompts.SamPrompts, mask_input: Optional[torch.Tensor],
+                context: SamContext) -> Tuple[torch.Tensor, np.ndarray]:
+        """SAM's low-res logits ``[1, 1, h, w]`` and its logits at image resolution, as ``SamPredictor.predict``."""
+        points = None
+        if prompts.points is not None:
+            coords = sam_prompts.to_input_frame(prompts.points, context.original_size, context.input_size)
+            points = (torch.as_tensor(coords, dtype=torch.float, device=self.device)[None],
+                      torch.as_tensor(prompts.labels, dtype=torch.int, device=self.device)[None])
+        box = None
+        if prompts.box is not None:
+            corners = sam_prompts.to_input_frame(prompts.box, context.original_size, context.input_size)
+            box = torch.as_tensor(corners.reshape(1, 4), dtype=torch.float, device=self.device)
+        multimask = prompts.single_point and mask_input is None
+        with runtime.inference(self.device):
+            sparse, dense = self.model.prompt_encoder(points=points, boxes=box, masks=mask_input)
+            low_res, scores = self.model.mask_decoder(
+                image_embeddings=context.features, image_pe=self.model.prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask)
+            best = int(torch.argmax(scores[0])) if multimask else 0
+            low_res = low_res[:, best:best + 1].float()
+            full = self.model.postprocess_masks(low_res, context.input_size, context.original_size)
+        return low_res, full[0, 0].float().cpu().numpy()
+
+
+def _identity(checkpoint: Optional[str]) -> tuple:
+    """A checkpoint by path, size and modification time: a file replaced on disk is a new model."""
+    if checkpoint is None or not os.path.isfile(checkpoint):
+        return (checkpoint,)
+    stat = os.stat(checkpoint)
+    return checkpoint, stat.st_size, stat.st_mtime_ns
+
+
+def _build(config: sam_networks.SamConfig, checkpoint: Optional[str], device: torch.device):
+    if checkpoint is None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return sam_networks.load(config, None).to(device)
+    return sam_networks.load(config, checkpoint).to(device)
+
+
+def preset(variant: str):
+    """The factory ``focalxl.load`` calls for ``sam-vit-{b,l,h}``."""
+    name = f"sam-{variant.replace('_', '-')}"
+
+    def build(checkpoint: Optional[str] = None, device: Optional[str] = None, threads: Optional[int] = None,
+              random_weights: bool = False) -> SamPredictor:
+        return SamPredictor(name, sam_networks.OFFICIAL[variant], checkpoint, device, threads, random_weights)
+
+    return build

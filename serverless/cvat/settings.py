@@ -1,0 +1,56 @@
+"""The interactor's settings, read from environment variables (set in function.yaml or by ``nuctl --env``).
+
+=====================  ==============================================  =============
+variable               meaning                                         default
+=====================  ==============================================  =============
+FOCALXL_PRESET         predictor preset (``focalxl presets``)          ``classical``
+FOCALXL_CHECKPOINT     weights file inside the function image          none
+FOCALXL_DEVICE         ``cuda`` / ``cpu`` for learned presets          ``auto``
+FOCALXL_MAX_PIXELS     larger frames are refused with HTTP 413         50000000
+FOCALXL_SESSION_MB     memory kept for sessions (image, mask, undo)    2048
+=====================  ==============================================  =============
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import focalxl
+
+
+@dataclass(frozen=True)
+class Settings:
+    preset: str = "classical"
+    checkpoint: Optional[str] = None
+    device: Optional[str] = None
+    max_pixels: int = 50_000_000
+    session_mb: int = 2048
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> "Settings":
+        """Settings from ``env``; ``ValueError`` naming the variable when one is malformed."""
+        default = cls()
+        device = env.get("FOCALXL_DEVICE", "").strip()
+        return cls(preset=env.get("FOCALXL_PRESET") or default.preset,
+                   checkpoint=env.get("FOCALXL_CHECKPOINT") or None,
+                   device=None if device in ("", "auto") else device,
+                   max_pixels=_positive_int(env, "FOCALXL_MAX_PIXELS", default.max_pixels),
+                   session_mb=_positive_int(env, "FOCALXL_SESSION_MB", default.session_mb))
+
+    def load(self) -> focalxl.Segmenter:
+        """Build the predictor once; ``device`` reaches only presets that take one."""
+        options = {"device": self.device} if self.device else {}
+        return focalxl.load(self.preset, self.checkpoint, max_pixels=self.max_pixels, **options)
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {text!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value

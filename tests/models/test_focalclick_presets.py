@@ -1,0 +1,136 @@
+"""The ``focalclick-*`` presets: published-format checkpoints, strict loading, the engine loop."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import focalxl
+from focalclick_published import save_published
+from focalxl import Box, Click, CoarseMask, Scribble
+from focalxl.models.checkpoints import load_strict, read_checkpoint
+from focalxl.models.focalclick import Architecture, architecture_from_config, build
+from focalxl.predictors.focalclick import PRESETS
+
+REFERENCE = "/work/shared/reference/focalclick-checkpoint/focalclick-segformer-b0-s1"
+PRESET_NAMES = ["focalclick-segformer-b0-s1", "focalclick-segformer-b0-s2", "focalclick-segformer-b3-s2",
+                "focalclick-hrnet18s-s1", "focalclick-hrnet18s-s2", "focalclick-hrnet32-s2"]
+
+
+def _image(height=120, width=160, seed=0):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 60, (height, width, 3), dtype=np.uint8)
+    image[30:90, 40:120] += 150
+    return image
+
+
+def _random_net(arch: Architecture, seed: int = 0):
+    torch.manual_seed(seed)
+    return build(arch)
+
+
+def test_every_preset_is_registered():
+    assert set(PRESET_NAMES) <= set(focalxl.presets())
+    assert set(PRESETS) == set(PRESET_NAMES)
+
+
+def test_a_preset_without_weights_says_how_to_get_them():
+    with pytest.raises(ValueError, match="focalxl weights download focalclick-hrnet18s-s2"):
+        focalxl.load("focalclick-hrnet18s-s2")
+
+
+def test_published_checkpoint_runs_through_the_engine_loop():
+    reference = np.load(REFERENCE + ".npz")
+    segmenter = focalxl.load("focalclick-segformer-b0-s1", checkpoint=REFERENCE + ".pth", device="cpu")
+    session = segmenter.new_session(reference["image"])
+    first = None
+    for y, x, positive in reference["clicks"]:
+        result = session.add(Click(x + 0.5, y + 0.5, bool(positive)))
+        first = result.alpha if first is None else first
+        assert result.alpha.shape == reference["image"].shape[:2] and np.isfinite(result.alpha).all()
+    # the first click runs on the whole image in both loops; only the raster's aspect and the
+    # disk / focus-crop conventions differ (see focalclick_reference_flow.py's report)
+    difference = np.abs(first - reference["probs"][0])
+    assert difference.max() < 0.1 and difference.mean() < 0.05
+
+
+def test_hrnet18s_checkpoint_in_the_published_format_loads_and_segments(tmp_path):
+    arch = PRESETS["focalclick-hrnet18s-s2"]
+    path = tmp_path / "hrnet18s_s2.pth"
+    save_published(_random_net(arch), arch, path)
+    segmenter = focalxl.load("focalclick-hrnet18s-s2", checkpoint=str(path), device="cpu")
+    result = segmenter.new_session(_image()).add(Click(80, 60))
+    assert result.alpha.shape == (120, 160)
+
+
+@pytest.mark.slow   # 45 M parameters written and read back: ~180 MB
+def test_segformer_b3_checkpoint_in_the_published_format_loads_and_segments(tmp_path):
+    arch = PRESETS["focalclick-segformer-b3-s2"]
+    path = tmp_path / "segformerb3_s2.pth"
+    save_published(_random_net(arch), arch, path)
+    session = focalxl.load("focalclick-segformer-b3-s2", checkpoint=str(path), device="cpu").new_session(_image(64, 80))
+    assert session.add(Click(40, 32)).alpha.shape == (64, 80)
+
+
+def test_tiny_hrnet_in_the_published_format_loads_strictly_and_refines(tmp_path):
+    arch = Architecture("hrnet", "s1", width=4, ocr_width=8, small=True)
+    path = tmp_path / "tiny.pth"
+    save_published(_random_net(arch), arch, path)
+    stored = read_checkpoint(path)
+    net = load_strict(build(architecture_from_config(stored["config"])), stored["state_dict"], "tiny")
+    with torch.no_grad():
+        logits, feature = net.segment(torch.rand(1, 3, 64, 96), torch.zeros(1, 1, 64, 96), torch.zeros(1, 2, 64, 96))
+        refined, boundary = net.refine(torch.rand(1, 3, 48, 48), torch.zeros(1, 2, 48, 48), feature, logits,
+                                       (10.0, 5.0, 40.0, 35.0))
+    assert feature.shape == (1, 16, 8, 12) and refined.shape == boundary.shape == (1, 1, 48, 48)
+
+
+def test_a_checkpoint_of_another_model_names_the_preset_that_fits(tmp_path):
+    with pytest.raises(ValueError, match="SegFormer-B0 S1.*focalclick-segformer-b0-s1"):
+        focalxl.load("focalclick-segformer-b0-s2", checkpoint=REFERENCE + ".pth")
+
+
+def test_missing_and_unexpected_keys_are_listed_by_name(tmp_path):
+    stored = read_checkpoint(REFERENCE + ".pth")
+    state = dict(stored["state_dict"])
+    del state["refiner.refine_trimap.weight"]
+    state["refiner.extra_head.weight"] = torch.zeros(1)
+    path = tmp_path / "damaged.pth"
+    torch.save({"state_dict": state, "config": stored["config"]}, path)
+    with pytest.raises(ValueError) as error:
+        focalxl.load("focalclick-segformer-b0-s1", checkpoint=str(path))
+    message = str(error.value)
+    assert "missing keys: refiner.refine_trimap.weight" in message
+    assert "unexpected keys: refiner.extra_head.weight" in message
+
+
+def test_a_file_without_state_dict_and_config_is_refused(tmp_path):
+    path = tmp_path / "bare.pth"
+    torch.save({"weights": torch.zeros(1)}, path)
+    with pytest.raises(ValueError, match="'state_dict' and 'config'"):
+        focalxl.load("focalclick-segformer-b0-s1", checkpoint=str(path))
+
+
+@pytest.fixture(scope="module")
+def b0_s2():
+    return focalxl.load("focalclick-segformer-b0-s2", random_weights=True, device="cpu")
+
+
+@pytest.mark.parametrize("interaction", [Box(30, 20, 130, 100), Scribble([(50, 50), (90, 60)], width=6),
+                                         CoarseMask(np.pad(np.ones((40, 60), bool), ((40, 40), (50, 50))))])
+def test_boxes_scribbles_and_coarse_masks_are_accepted(b0_s2, interaction):
+    result = b0_s2.new_session(_image()).add(interaction)
+    assert result.alpha.shape == (120, 160) and np.isfinite(result.alpha).all()
+
+
+def test_undo_restores_the_state_before_the_click(b0_s2):
+    session = b0_s2.new_session(_image())
+    before = session.add(Click(80, 60))
+    session.add(Click(60, 50, positive=False))
+    after_undo = session.undo()
+    np.testing.assert_array_equal(after_undo.alpha, before.alpha)
+
+
+def test_presets_share_one_model_per_process(b0_s2):
+    again = focalxl.load("focalclick-segformer-b0-s2", random_weights=True, device="cpu")
+    assert again.predictor.network is b0_s2.predictor.network
