@@ -8,18 +8,18 @@ from typing import Any, Dict, List, Sequence, Tuple
 Column = Tuple[str, str]
 
 _TAIL: List[Column] = [("samples", "samples"), ("wall_s", "wall s")]
+_MIOU: List[Column] = [(f"mIoU@{k}", f"mIoU@{k}") for k in (1, 2, 3, 5, 10, 20)]
 COLUMNS: Dict[str, List[Column]] = {
-    "clicks": [("NoC80", "NoC80"), ("NoC85", "NoC85"), ("NoC90", "NoC90"), ("NoF85", "NoF85"), ("NoF90", "NoF90"),
-               ("mIoU@1", "mIoU@1"), ("mIoU@5", "mIoU@5"), ("seconds_per_click", "s/click")] + _TAIL
+    "clicks": [("NoC80", "NoC80"), ("NoC85", "NoC85"), ("NoC90", "NoC90"), ("NoF85", "NoF85"), ("NoF90", "NoF90")]
+              + _MIOU + [("seconds_per_click", "s/click")] + _TAIL
               + [("NoC90_ratio", "NoC90 ÷ baseline")],
-    "scribbles": [("NoS85", "NoS85"), ("NoS90", "NoS90"), ("NoF85", "NoF85"), ("NoF90", "NoF90"),
-                  ("mIoU@1", "mIoU@1"), ("mIoU@5", "mIoU@5"), ("seconds_per_scribble", "s/scribble")] + _TAIL,
+    "scribbles": [("NoS85", "NoS85"), ("NoS90", "NoS90"), ("NoF85", "NoF85"), ("NoF90", "NoF90")]
+                 + _MIOU + [("seconds_per_scribble", "s/scribble")] + _TAIL,
     "box": [("mIoU", "mIoU"), ("seconds_per_box", "s/box")] + _TAIL,
     "coarse": [(f"{kind}@L{level}", f"{kind} L{level}") for level in range(1, 6) for kind in ("coarse", "refined")]
               + [("seconds_per_mask", "s/mask")] + _TAIL,
     "correction": [("initial_mIoU", "initial mIoU"), ("NoC85", "NoC85"), ("NoC90", "NoC90"), ("NoF85", "NoF85"),
-                   ("NoF90", "NoF90"), ("mIoU@1", "mIoU@1"), ("mIoU@5", "mIoU@5"),
-                   ("seconds_per_click", "s/click")] + _TAIL,
+                   ("NoF90", "NoF90")] + _MIOU + [("seconds_per_click", "s/click")] + _TAIL,
 }
 INTERACTIVE = {"clicks": "clicks", "scribbles": "scribbles", "correction": "clicks from the initial mask"}
 
@@ -38,13 +38,18 @@ def format_table(rows: Sequence[Dict[str, Any]], protocol: str = "clicks") -> st
     """A markdown table (also readable in a terminal) of summary rows with a ``method`` key."""
     columns = [("method", "method")] + ([("dataset", "dataset")] if any(r.get("dataset") for r in rows) else [])
     columns += [(key, title) for key, title in COLUMNS[protocol]
-                if key != "NoC90_ratio" or any(r.get(key) is not None for r in rows)]
+                if not _optional(key) or any(r.get(key) is not None for r in rows)]
     header = [title for _, title in columns]
     body = [[_cell(key, row.get(key)) for key, _ in columns] for row in rows]
     widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
     render = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([render(header), rule] + [render(line) for line in body])
+
+
+def _optional(key: str) -> bool:
+    """Columns shown only when some row has a value: mIoU@k past the early stop, the baseline ratio."""
+    return key.startswith("mIoU@") or key == "NoC90_ratio"
 
 
 def markdown_report(results: Sequence[Dict[str, Any]]) -> str:

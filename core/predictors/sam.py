@@ -107,6 +107,8 @@ class SamPredictor:
         source = None if checkpoint is None else os.path.realpath(checkpoint)
         self.model = runtime.shared_model(("sam", config, *_identity(source), str(self.device)),
                                           lambda: _build(config, source, self.device))
+        with runtime.inference(self.device):
+            self.dense_pe = self.model.prompt_encoder.get_dense_pe()    # fixed per network: computed once, not per click
 
     def context(self, image: np.ndarray) -> SamContext:
         """The image embedding of ``image`` (``uint8[H, W, 3]`` RGB), as ``SamPredictor.set_image`` computes it."""
@@ -170,7 +172,7 @@ class SamPredictor:
         with runtime.inference(self.device):
             sparse, dense = self.model.prompt_encoder(points=points, boxes=box, masks=mask_input)
             low_res, scores = self.model.mask_decoder(
-                image_embeddings=context.features, image_pe=self.model.prompt_encoder.get_dense_pe(),
+                image_embeddings=context.features, image_pe=self.dense_pe,
                 sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask)
             best = int(torch.argmax(scores[0])) if multimask else 0
             low_res = low_res[:, best:best + 1].float()

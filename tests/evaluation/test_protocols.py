@@ -204,3 +204,14 @@ def test_every_protocol_runs_on_berkeley():
     for protocol in ("scribbles", "box", "coarse", "correction"):
         summary = evaluate("classical", str(BERKELEY), protocol, workers=1, limit=2, progress=False)["summary"]
         assert summary["samples"] == 2 and summary["wall_s"] > 0
+
+
+def test_tables_show_miou_at_k_only_where_some_run_went_that_far():
+    from focalxl.evaluation import format_table
+
+    early = {"method": "classical", "NoC90": 3.0, "mIoU@1": 0.4, "mIoU@5": 0.8, "mIoU@10": None, "mIoU@20": None}
+    header = format_table([early]).splitlines()[0]
+    assert "mIoU@5" in header and "mIoU@10" not in header and "baseline" not in header
+    full = dict(early, **{"mIoU@10": 0.9, "mIoU@20": 0.95})
+    header = format_table([full]).splitlines()[0]
+    assert "mIoU@10" in header and "mIoU@20" in header
