@@ -43,7 +43,7 @@ class ClassicalPredictor:
                  iterations: int = 4, detail_iterations: int = 3, first_size: int = 200,
                  first_windows: Sequence[float] = (0.2, 0.35, 0.5, 0.75),
                  similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.5,
-                 guided_radius: int = 3, guided_eps: float = 1e-3):
+                 guided_radius: int = 3, guided_eps: float = 1e-3, mask_band: float = 0.08, mask_iterations: int = 4):
         self.input_size = input_size
         self.detail_size = detail_size
         self.click_radius = click_radius
@@ -56,6 +56,8 @@ class ClassicalPredictor:
         self.window_scale = window_scale
         self.guided_radius = guided_radius
         self.guided_eps = guided_eps
+        self.mask_band = mask_band
+        self.mask_iterations = mask_iterations
 
     def context(self, image: np.ndarray) -> None:
         return None
@@ -69,6 +71,8 @@ class ClassicalPredictor:
         elif prev.any() and any(kind in inputs.latest for kind in _LOCAL_KINDS):
             kind, latest = next(iter(inputs.latest.items()))
             foreground = self._local_correction(inputs.image, labels, prev, latest, at_centre=kind == "click")
+        elif "mask" in inputs.latest:
+            foreground = self._coarse_mask(inputs.image, inputs.latest["mask"].positive)
         else:
             image, small_labels, restore = _reduced(inputs.image, labels, self.first_size)
             small = _grabcut(image, small_labels, self.iterations)
@@ -88,6 +92,13 @@ class ClassicalPredictor:
         alpha[pos] = 1.0
         alpha[neg] = 0.0
         return np.clip(alpha, 0.0, 1.0)
+
+    def _coarse_mask(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """GrabCut only in a band around the coarse mask, as wide as a fraction of the mask's size."""
+        if not mask.any():
+            return mask
+        band = max(2, round(self.mask_band * np.sqrt(mask.sum())))
+        return _connected_to_seeds(_grabcut(image, _band_labels(mask, band), self.mask_iterations), mask)
 
     def _first_click(self, image: np.ndarray, labels: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """GrabCut's rectangle prior on growing windows, searched at ``first_size``.
