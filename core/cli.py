@@ -7,6 +7,7 @@
     focalxl demo [--out DIR]
     focalxl presets
     focalxl weights list | download NAME [--dir D] [--url URL] | verify PATH [--name NAME]
+                    | init-xl PRESET SAM_CHECKPOINT --out PATH
     focalxl eval ...      (focalxl.evaluation.run)
     focalxl bench ...     (focalxl.bench)
 
@@ -362,6 +363,17 @@ def _cmd_weights_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.ok is not False else 1
 
 
+def _cmd_weights_init_xl(args: argparse.Namespace) -> int:
+    from .models.xl.checkpoint import init_from_sam
+
+    try:
+        digest = init_from_sam(args.sam, args.preset, args.out)
+    except ValueError as error:
+        raise UsageError("SAM_CHECKPOINT", str(error)) from None
+    print(f"{args.out}  sha256 {digest}")
+    return EXIT_OK
+
+
 def _run_eval(argv: List[str]) -> int:
     try:
         from .evaluation.run import main as eval_main
@@ -440,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", metavar="PATH", help="the weight file")
     check.add_argument("--name", metavar="NAME", help="preset to check against (default: found by file name)")
     check.set_defaults(run=_cmd_weights_verify)
+    init = actions.add_parser("init-xl", help="an initial FocalClick-XL checkpoint whose Context-Net is SAM's encoder")
+    init.add_argument("preset", choices=["focalclick-xl-b", "focalclick-xl-h"], metavar="PRESET",
+                      help="focalclick-xl-b (from sam_vit_b_01ec64.pth) or focalclick-xl-h (from sam_vit_h_4b8939.pth)")
+    init.add_argument("sam", metavar="SAM_CHECKPOINT", help="the official SAM checkpoint file")
+    init.add_argument("--out", required=True, metavar="PATH", help="where to write the XL checkpoint")
+    init.set_defaults(run=_cmd_weights_init_xl)
 
     commands.add_parser("eval", help="benchmark presets on datasets with the paper's protocols (focalxl eval --help)",
                         add_help=False)

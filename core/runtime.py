@@ -3,8 +3,9 @@ threads, and one copy of each model per process shared by every session."""
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
-from typing import Callable, Dict, Hashable, Iterator, Optional, TypeVar
+from typing import Callable, Dict, Hashable, Iterator, Optional, Tuple, TypeVar
 
 import torch
 
@@ -66,3 +67,30 @@ def shared_model(key: Hashable, build: Callable[[], Model]) -> Model:
         if key not in _models:
             _models[key] = build()
         return _models[key]  # type: ignore[return-value]
+
+
+def weights_source(preset: str, checkpoint: Optional[str | os.PathLike], random_weights: bool,
+                   how_to_get: str) -> Optional[str]:
+    """The real path of ``checkpoint``, or ``None`` for explicitly requested random weights.
+
+    ``how_to_get`` tells the user where the weights come from when neither is given.
+    """
+    if checkpoint is None and not random_weights:
+        raise ValueError(f"checkpoint: {preset} needs its weights; {how_to_get}, and pass checkpoint=PATH "
+                         f"(or random_weights=True for benchmarks)")
+    if checkpoint is not None and random_weights:
+        raise ValueError("random_weights: give either a checkpoint or random_weights=True, not both")
+    if checkpoint is None:
+        return None
+    path = os.path.realpath(os.fspath(checkpoint))
+    if not os.path.isfile(path):
+        raise ValueError(f"checkpoint {os.fspath(checkpoint)!r} does not exist or is not a file")
+    return path
+
+
+def file_identity(path: Optional[str]) -> Tuple:
+    """A weights file by path, size and modification time: a file replaced on disk is a new model."""
+    if path is None:
+        return (None,)
+    stat = os.stat(path)
+    return path, stat.st_size, stat.st_mtime_ns

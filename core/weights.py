@@ -66,9 +66,9 @@ TABLE: Dict[str, WeightFile] = {entry.preset: entry for entry in (
     _focalclick("focalclick-hrnet18s-s2", None),
     _focalclick("focalclick-hrnet32-s2", None),
     WeightFile("focalclick-xl-b", "focalclick-xl-b.pth", None, None, None,
-               "no official release; train or convert your own"),
+               "no official release; make an initial checkpoint from SAM with `focalxl weights init-xl`"),
     WeightFile("focalclick-xl-h", "focalclick-xl-h.pth", None, None, None,
-               "no official release; train or convert your own"),
+               "no official release; make an initial checkpoint from SAM with `focalxl weights init-xl`"),
 )}
 
 

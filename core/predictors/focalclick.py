@@ -60,16 +60,13 @@ class FocalClickPredictor:
                  threads: Optional[int] = None, random_weights: bool = False):
         if name not in PRESETS:
             raise ValueError(f"unknown FocalClick preset {name!r}; choose one of {', '.join(PRESETS)}")
-        if checkpoint is None and not random_weights:
-            raise ValueError(f"checkpoint: {name} needs its weights; run `focalxl weights download {name}` and pass "
-                             f"checkpoint=PATH (or random_weights=True for benchmarks)")
-        if checkpoint is not None and random_weights:
-            raise ValueError("random_weights: give either a checkpoint or random_weights=True, not both")
+        source = runtime.weights_source(name, checkpoint, random_weights,
+                                        f"run `focalxl weights download {name}`")
         self.name = name
         self.device = runtime.pick_device(device)
         runtime.set_cpu_threads(threads)
-        source = None if checkpoint is None else os.path.realpath(checkpoint)
-        self.network: FocalClick = runtime.shared_model(("focalclick", name, source, str(self.device)),
+        self.network: FocalClick = runtime.shared_model(("focalclick", name, *runtime.file_identity(source),
+                                                         str(self.device)),
                                                         lambda: load(name, source).to(self.device))
         self.click_radius = self.network.arch.click_radius
 

@@ -12,7 +12,6 @@ No official weights exist: ``checkpoint`` is one of our XL checkpoints
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Optional, Tuple
@@ -27,7 +26,7 @@ from ..models.xl.config import PRESETS, SAM_FILES, XLConfig
 from ..models.xl.context_net import sam_input
 from ..models.xl.focalclick_xl import FocalClickXL, build_focalclick_xl
 from ..models.xl.trimap import UNKNOWN, one_hot, trimap
-from ..runtime import inference, pick_device, set_cpu_threads, shared_model
+from ..runtime import file_identity, inference, pick_device, set_cpu_threads, shared_model, weights_source
 from .base import DetailInput, ObjectInput
 
 IMAGENET_MEAN = np.float32([0.485, 0.456, 0.406])
@@ -126,12 +125,6 @@ def _context_box(crop: Crop, size: Tuple[int, int], context: ContextFeatures) ->
     return torch.tensor([[0.0, x0 * kx, y0 * ky, x1 * kx, y1 * ky]], device=context.features.device)
 
 
-def _model_key(preset: str, checkpoint: str, device: torch.device) -> tuple:
-    """A file changed on disk is a different model."""
-    stat = os.stat(checkpoint)
-    return "focalclick-xl", preset, os.path.realpath(checkpoint), stat.st_size, stat.st_mtime_ns, str(device)
-
-
 def build_predictor(preset: str, checkpoint: Optional[str] = None, device: Optional[str] = None,
                     random_weights: bool = False, threads: Optional[int] = None,
                     model_config: Optional[XLConfig] = None, seed: int = 0) -> FocalClickXLPredictor:
@@ -141,24 +134,21 @@ def build_predictor(preset: str, checkpoint: Optional[str] = None, device: Optio
     with a tiny configuration for tests. Models are shared by every predictor built
     for the same file (or config and seed) and device in this process.
     """
+    if model_config is not None and checkpoint is not None:
+        raise ValueError("model_config: a checkpoint carries its own config; give model_config only with "
+                         "random_weights=True")
+    source = weights_source(preset, checkpoint, random_weights,
+                            f"FocalClick-XL has no official weights: make an initial checkpoint from SAM's "
+                            f"{SAM_FILES[preset]} with `focalxl weights init-xl {preset} {SAM_FILES[preset]} --out PATH`")
     set_cpu_threads(threads)
     chosen = pick_device(device)
-    if checkpoint is not None:
-        if random_weights or model_config is not None:
-            raise ValueError("checkpoint: give either a checkpoint or random_weights=True (with model_config), not both")
-        checkpoint = os.fspath(checkpoint)
-        if not os.path.isfile(checkpoint):
-            raise ValueError(f"checkpoint {checkpoint!r} does not exist or is not a file")
-        model = shared_model(_model_key(preset, checkpoint, chosen),
-                             lambda: load_checkpoint(checkpoint, preset).to(chosen))
-    elif random_weights:
+    if source is not None:
+        model = shared_model(("focalclick-xl", preset, *file_identity(source), str(chosen)),
+                             lambda: load_checkpoint(source, preset).to(chosen))
+    else:
         config = model_config if model_config is not None else PRESETS[preset]
         model = shared_model(("focalclick-xl", preset, "random", config, seed, str(chosen)),
                              lambda: build_focalclick_xl(config, seed).to(chosen))
-    else:
-        raise ValueError(f"{preset} needs checkpoint=PATH: FocalClick-XL has no official weights. Create an "
-                         f"initial checkpoint from SAM's {SAM_FILES[preset]} (`focalxl weights download` fetches it) "
-                         f"with focalxl.models.xl.checkpoint.init_from_sam, or pass random_weights=True")
     return FocalClickXLPredictor(preset, model, chosen)
 
 

@@ -96,16 +96,12 @@ class SamPredictor:
 
     def __init__(self, name: str, config: sam_networks.SamConfig, checkpoint: Optional[str | os.PathLike] = None,
                  device: Optional[str] = None, threads: Optional[int] = None, random_weights: bool = False):
-        if checkpoint is None and not random_weights:
-            raise ValueError(f"checkpoint: {name} needs its weights; run `focalxl weights download {name}` and pass "
-                             f"checkpoint=PATH (or random_weights=True for benchmarks)")
-        if checkpoint is not None and random_weights:
-            raise ValueError("random_weights: give either a checkpoint or random_weights=True, not both")
+        source = runtime.weights_source(name, checkpoint, random_weights,
+                                        f"run `focalxl weights download {name}`")
         self.name = name
         self.device = runtime.pick_device(device)
         runtime.set_cpu_threads(threads)
-        source = None if checkpoint is None else os.path.realpath(checkpoint)
-        self.model = runtime.shared_model(("sam", config, *_identity(source), str(self.device)),
+        self.model = runtime.shared_model(("sam", config, *runtime.file_identity(source), str(self.device)),
                                           lambda: _build(config, source, self.device))
         with runtime.inference(self.device):
             self.dense_pe = self.model.prompt_encoder.get_dense_pe()    # fixed per network: computed once, not per click
@@ -178,14 +174,6 @@ class SamPredictor:
             low_res = low_res[:, best:best + 1].float()
             full = self.model.postprocess_masks(low_res, context.input_size, context.original_size)
         return low_res, full[0, 0].float().cpu().numpy()
-
-
-def _identity(checkpoint: Optional[str]) -> tuple:
-    """A checkpoint by path, size and modification time: a file replaced on disk is a new model."""
-    if checkpoint is None or not os.path.isfile(checkpoint):
-        return (checkpoint,)
-    stat = os.stat(checkpoint)
-    return checkpoint, stat.st_size, stat.st_mtime_ns
 
 
 def _build(config: sam_networks.SamConfig, checkpoint: Optional[str], device: torch.device):

@@ -115,7 +115,7 @@ def test_offline_the_error_says_how_to_get_the_file_by_hand(tmp_path):
 
 
 def test_presets_without_a_download_address_say_where_weights_come_from(tmp_path):
-    with pytest.raises(weights.WeightsError, match="no official release; train or convert your own"):
+    with pytest.raises(weights.WeightsError, match="no official release; make an initial checkpoint from SAM with `focalxl weights init-xl`"):
         weights.download("focalclick-xl-b", tmp_path)
     with pytest.raises(weights.WeightsError, match="unknown preset 'sam-vit-x'"):
         weights.download("sam-vit-x", tmp_path)

@@ -149,3 +149,26 @@ def test_full_size_presets_take_the_official_sam_encoders_key_for_key(preset, va
         sam = sam_networks.build(sam_networks.OFFICIAL[variant])
     assert mismatch_report(context_net.image_encoder, sam.image_encoder.state_dict()) == []
     assert SAM_FILES[preset].startswith(f"sam_{variant}_")
+
+
+def test_weights_init_xl_refuses_a_file_that_is_not_sam_and_names_it(tmp_path, capsys):
+    from focalxl.cli import main
+
+    path = tmp_path / "not-sam.pth"
+    torch.save({"weight": torch.zeros(1)}, path)
+    assert main(["weights", "init-xl", "focalclick-xl-b", str(path), "--out", str(tmp_path / "xl.pth")]) == 2
+    assert "SAM_CHECKPOINT" in capsys.readouterr().err
+    assert not (tmp_path / "xl.pth").exists()
+
+
+@pytest.mark.slow
+def test_weights_init_xl_turns_an_official_sam_vit_b_file_into_a_loadable_xl_checkpoint(tmp_path, capsys):
+    import focalxl
+    from focalxl.cli import main
+
+    sam_file = tmp_path / "sam_vit_b_01ec64.pth"
+    torch.save(sam_networks.build(sam_networks.OFFICIAL["vit_b"]).state_dict(), sam_file)
+    out = tmp_path / "focalclick-xl-b-init.pth"
+    assert main(["weights", "init-xl", "focalclick-xl-b", str(sam_file), "--out", str(out)]) == 0
+    assert torch.load(out, weights_only=True)["sha256"] in capsys.readouterr().out
+    assert focalxl.load("focalclick-xl-b", checkpoint=str(out), device="cpu").predictor.name == "focalclick-xl-b"

@@ -120,7 +120,7 @@ def test_a_checkpoint_loads_through_focalxl_load_once_per_process(tmp_path):
 
 
 def test_without_weights_the_error_says_how_to_make_them():
-    with pytest.raises(ValueError, match="no official weights.*sam_vit_h_4b8939.pth.*init_from_sam"):
+    with pytest.raises(ValueError, match="no official weights.*sam_vit_h_4b8939.pth.*focalxl weights init-xl focalclick-xl-h"):
         focalxl.load("focalclick-xl-h")
 
 
