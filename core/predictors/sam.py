@@ -32,12 +32,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
-
-try:
-    from PIL import Image
-except ModuleNotFoundError as error:        # pragma: no cover - Pillow comes with the test extras
-    raise ImportError("the sam-* presets resize images with Pillow, as SamPredictor does: "
-                      "pip install 'focalxl[sam]'") from error
+from PIL import Image
 
 from .. import runtime
 from ..models import sam as sam_networks

@@ -2,11 +2,19 @@
 (``torch.save({'state_dict': net.state_dict(), 'config': net._config})``), for tests."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict
 
+import pytest
 import torch
 
 from focalxl.models.focalclick import HRNET_CLASS, SEGFORMER_CLASS, Architecture
+
+
+REFERENCE = str(Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "focalclick-checkpoint"
+                / "focalclick-segformer-b0-s1")
+needs_reference = pytest.mark.skipif(not Path(REFERENCE + ".pth").is_file(),
+                                     reason="../shared/reference/focalclick-checkpoint is not available")
 
 
 def _entry(value: Any, specified: bool = True) -> Dict[str, Any]:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from focalxl.models.focalclick import REFINE_RADIUS, FocalClick
+from focalclick_published import REFERENCE
 
 Clicks = Sequence[Tuple[float, float, bool]]   # (row, col, positive)
 
@@ -189,6 +190,6 @@ def report(checkpoint: str, outputs: str) -> None:
 if __name__ == "__main__":
     import sys
 
-    default = "/work/shared/reference/focalclick-checkpoint/focalclick-segformer-b0-s1"
+    default = REFERENCE
     base = sys.argv[1] if len(sys.argv) > 1 else default
     report(base + ".pth", base + ".npz")

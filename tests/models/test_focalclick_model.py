@@ -8,8 +8,7 @@ import torch
 from focalclick_reference_flow import ReferenceFlow
 from focalxl.models.checkpoints import load_strict, read_checkpoint
 from focalxl.models.focalclick import Architecture, architecture_from_config, build
-
-REFERENCE = "/work/shared/reference/focalclick-checkpoint/focalclick-segformer-b0-s1"
+from focalclick_published import REFERENCE, needs_reference
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +18,7 @@ def published():
     return load_strict(net, stored["state_dict"], "reference")
 
 
+@needs_reference
 def test_published_flow_around_our_network_reproduces_the_published_probabilities(published):
     reference = np.load(REFERENCE + ".npz")
     flow = ReferenceFlow(published, reference["image"])
@@ -29,6 +29,7 @@ def test_published_flow_around_our_network_reproduces_the_published_probabilitie
         np.testing.assert_allclose(probs, expected, atol=1e-5)
 
 
+@needs_reference
 def test_reference_config_reads_as_segformer_b0_s1():
     arch = architecture_from_config(read_checkpoint(REFERENCE + ".pth")["config"])
     assert (arch.family, arch.model_version, arch.pipeline, arch.use_leaky_relu) == ("segformer", "b0", "s1", True)

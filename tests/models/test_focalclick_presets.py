@@ -6,13 +6,12 @@ import pytest
 import torch
 
 import focalxl
-from focalclick_published import save_published
 from focalxl import Box, Click, CoarseMask, Scribble
 from focalxl.models.checkpoints import load_strict, read_checkpoint
 from focalxl.models.focalclick import Architecture, architecture_from_config, build
 from focalxl.predictors.focalclick import PRESETS
+from focalclick_published import REFERENCE, needs_reference, save_published
 
-REFERENCE = "/work/shared/reference/focalclick-checkpoint/focalclick-segformer-b0-s1"
 PRESET_NAMES = ["focalclick-segformer-b0-s1", "focalclick-segformer-b0-s2", "focalclick-segformer-b3-s2",
                 "focalclick-hrnet18s-s1", "focalclick-hrnet18s-s2", "focalclick-hrnet32-s2"]
 
@@ -39,6 +38,7 @@ def test_a_preset_without_weights_says_how_to_get_them():
         focalxl.load("focalclick-hrnet18s-s2")
 
 
+@needs_reference
 def test_published_checkpoint_runs_through_the_engine_loop():
     reference = np.load(REFERENCE + ".npz")
     segmenter = focalxl.load("focalclick-segformer-b0-s1", checkpoint=REFERENCE + ".pth", device="cpu")
@@ -85,11 +85,13 @@ def test_tiny_hrnet_in_the_published_format_loads_strictly_and_refines(tmp_path)
     assert feature.shape == (1, 16, 8, 12) and refined.shape == boundary.shape == (1, 1, 48, 48)
 
 
+@needs_reference
 def test_a_checkpoint_of_another_model_names_the_preset_that_fits(tmp_path):
     with pytest.raises(ValueError, match="SegFormer-B0 S1.*focalclick-segformer-b0-s1"):
         focalxl.load("focalclick-segformer-b0-s2", checkpoint=REFERENCE + ".pth")
 
 
+@needs_reference
 def test_missing_and_unexpected_keys_are_listed_by_name(tmp_path):
     stored = read_checkpoint(REFERENCE + ".pth")
     state = dict(stored["state_dict"])

@@ -6,8 +6,8 @@ import torch
 
 from focalxl.models.checkpoints import load_strict, read_checkpoint
 from focalxl.models.segformer import MIT_CONFIGS, SegFormerHead, mit
+from focalclick_published import REFERENCE, needs_reference
 
-REFERENCE = "/work/shared/reference/focalclick-checkpoint/focalclick-segformer-b0-s1.pth"
 BACKBONE = "feature_extractor.backbone."
 
 
@@ -45,8 +45,9 @@ def test_patch_embed_side1_embeds_three_maps_onto_the_stage_one_grid(b0):
     assert side.shape == (2, 32, 16, 24)
 
 
+@needs_reference
 def test_published_focalclick_backbone_weights_load_strictly():
-    state = read_checkpoint(REFERENCE)["state_dict"]
+    state = read_checkpoint(REFERENCE + ".pth")["state_dict"]
     backbone = {k[len(BACKBONE):]: v for k, v in state.items() if k.startswith(BACKBONE)}
     load_strict(mit("b0"), backbone, "reference")
 
