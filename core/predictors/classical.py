@@ -4,8 +4,13 @@ Object stage, on the zoomed Target Crop, with GrabCut (colour GMMs + graph cut):
 
 * **first click** — GrabCut's rectangle prior, tried on windows of growing size
   around the click; the first result that stays inside its window wins;
-* **box / coarse mask** — outside the box is background, the box or the mask is
-  probable foreground;
+* **box** — outside the box is background, inside it probable foreground, at the
+  full input raster (the colour models need the object's detail);
+* **coarse mask** — trusted away from its outline: its core is foreground, everything
+  beyond a band around it background, and GrabCut decides only inside the band, whose
+  width is a fraction of the mask's size; thin parts keep their middle as foreground;
+  when the cut presses against the band's edges the mask is further off, and the
+  band doubles (up to a limit);
 * **later clicks and scribbles** — a local correction: the protocol puts a click in
   the middle of an error, so the disk reaching from it to the current boundary is
   taken as wrong, similar colours around it as probably wrong, thin strands of the
@@ -14,8 +19,9 @@ Object stage, on the zoomed Target Crop, with GrabCut (colour GMMs + graph cut):
   region the interaction touches is kept.
 
 Detail stage, on the full-resolution Focus Crop: GrabCut again with local colour
-models in the uncertain band of the coarse mask, then an edge-aware guided filter
-turns the hard mask into an alpha matte.
+models in the uncertain band of the coarse mask (for a coarse-mask prompt, a narrower
+band, still inside the prompt's band), then an edge-aware guided filter turns the hard
+mask into an alpha matte.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ import numpy as np
 from ..bimap import BiMap
 from ..merge import touched_components
 from ..segmenter import register
-from .base import LOGIT_LIMIT, DetailInput, ObjectInput
+from .base import LOGIT_LIMIT, DetailInput, ObjectInput, ObjectPrediction
 
 _FG, _BG, _PR_FG, _PR_BG = cv2.GC_FGD, cv2.GC_BGD, cv2.GC_PR_FGD, cv2.GC_PR_BGD
 _LOCAL_KINDS = ("click", "scribble")
@@ -43,7 +49,9 @@ class ClassicalPredictor:
                  iterations: int = 4, detail_iterations: int = 3, first_size: int = 200,
                  first_windows: Sequence[float] = (0.2, 0.35, 0.5, 0.75),
                  similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.5,
-                 guided_radius: int = 3, guided_eps: float = 1e-3, mask_band: float = 0.08, mask_iterations: int = 4):
+                 guided_radius: int = 3, guided_eps: float = 1e-3, mask_band: float = 0.06,
+                 mask_band_limit: float = 0.24, mask_saturation: float = 0.2, mask_detail_band: float = 0.02,
+                 thin_keep: float = 0.5):
         self.input_size = input_size
         self.detail_size = detail_size
         self.click_radius = click_radius
@@ -56,13 +64,16 @@ class ClassicalPredictor:
         self.window_scale = window_scale
         self.guided_radius = guided_radius
         self.guided_eps = guided_eps
-        self.mask_band = mask_band
-        self.mask_iterations = mask_iterations
+        self.mask_band = mask_band              # coarse mask: band half-width, fraction of sqrt(mask area)
+        self.mask_band_limit = mask_band_limit  # the widest band it doubles up to
+        self.mask_saturation = mask_saturation  # fraction of a band edge the cut may reach before the band doubles
+        self.mask_detail_band = mask_detail_band    # its detail stage: fraction of the focus raster's side
+        self.thin_keep = thin_keep              # coarse mask: depth fraction kept as foreground in thin parts
 
     def context(self, image: np.ndarray) -> None:
         return None
 
-    def predict_object(self, inputs: ObjectInput) -> np.ndarray:
+    def predict_object(self, inputs: ObjectInput) -> np.ndarray | ObjectPrediction:
         prev = inputs.prev_prob >= 0.5
         labels = _prompt_labels(inputs.bimaps, prev)
         pos, _ = _seed_channels(inputs.bimaps)
@@ -72,7 +83,11 @@ class ClassicalPredictor:
             kind, latest = next(iter(inputs.latest.items()))
             foreground = self._local_correction(inputs.image, labels, prev, latest, at_centre=kind == "click")
         elif "mask" in inputs.latest:
-            foreground = self._coarse_mask(inputs.image, inputs.latest["mask"].positive)
+            foreground, band = self._coarse_mask(inputs.image, inputs.latest["mask"].positive)
+            return ObjectPrediction(_soft_logits(foreground), features=band)   # the detail stage keeps the band
+        elif "box" in inputs.latest:
+            foreground = _connected_to_seeds(_grabcut(inputs.image, labels, self.iterations),
+                                             _positive_seeds(inputs.bimaps) | prev)
         else:
             image, small_labels, restore = _reduced(inputs.image, labels, self.first_size)
             small = _grabcut(image, small_labels, self.iterations)
@@ -81,10 +96,17 @@ class ClassicalPredictor:
 
     def refine(self, inputs: DetailInput) -> np.ndarray:
         coarse = inputs.coarse_prob >= 0.5
-        labels = _band_labels(coarse, band=max(3, round(0.04 * max(coarse.shape))))
+        pos, neg = _seed_channels(inputs.bimaps)
+        if "mask" in inputs.bimaps and not (pos.any() or neg.any()):
+            labels = _band_labels(coarse, band=max(2, round(self.mask_detail_band * max(coarse.shape))))
+            band = inputs.object_features if isinstance(inputs.object_features, float) else self.mask_band
+            prompt = self._mask_labels(inputs.bimaps["mask"].positive, band)
+            labels[prompt == _FG] = _FG
+            labels[prompt == _BG] = _BG
+        else:
+            labels = _band_labels(coarse, band=max(3, round(0.04 * max(coarse.shape))))
         if "box" in inputs.bimaps:
             labels[~inputs.bimaps["box"].positive] = _BG
-        pos, neg = _seed_channels(inputs.bimaps)
         labels[pos] = _FG
         labels[neg] = _BG
         foreground = _grabcut(inputs.image, labels, self.detail_iterations)
@@ -93,12 +115,38 @@ class ClassicalPredictor:
         alpha[neg] = 0.0
         return np.clip(alpha, 0.0, 1.0)
 
-    def _coarse_mask(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """GrabCut only in a band around the coarse mask, as wide as a fraction of the mask's size."""
+    def _coarse_mask(self, image: np.ndarray, mask: np.ndarray) -> Tuple[np.ndarray, float]:
+        """GrabCut inside the band around a coarse mask (the components that overlap the mask), and the band used.
+
+        The band starts at ``mask_band`` and doubles, up to ``mask_band_limit``, while the cut
+        presses against its edges: the mask is further off than the band allows.
+        """
+        band = self.mask_band
         if not mask.any():
-            return mask
-        band = max(2, round(self.mask_band * np.sqrt(mask.sum())))
-        return _connected_to_seeds(_grabcut(image, _band_labels(mask, band), self.mask_iterations), mask)
+            return mask, band
+        while True:
+            labels = self._mask_labels(mask, band)
+            foreground = _connected_to_seeds(_grabcut(image, labels, self.iterations), mask)
+            if 2 * band > self.mask_band_limit or not _at_band_edge(labels, foreground, self.mask_saturation):
+                return foreground, band
+            band *= 2
+
+    def _mask_labels(self, mask: np.ndarray, fraction: float) -> np.ndarray:
+        """A coarse mask's labels: sure inside its core, sure outside beyond its band, probable between.
+
+        The band's half-width is ``fraction`` of the square root of the mask's area. Where the
+        mask is thinner than the band, the pixels at least ``thin_keep`` of the local
+        thickness deep stay sure foreground, so thin parts are refined, not erased.
+        """
+        if not mask.any():
+            return np.full(mask.shape, _PR_BG, dtype=np.uint8)
+        band = max(2, round(fraction * np.sqrt(np.count_nonzero(mask))))
+        labels = _band_labels(mask, band)
+        depth = cv2.distanceTransform(np.pad(mask.view(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+        local_radius = cv2.dilate(depth, kernel)      # the largest depth nearby: half the local thickness
+        labels[mask & (depth >= self.thin_keep * local_radius)] = _FG
+        return labels
 
     def _first_click(self, image: np.ndarray, labels: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """GrabCut's rectangle prior on growing windows, searched at ``first_size``.
@@ -296,6 +344,16 @@ def _band_labels(mask: np.ndarray, band: int) -> np.ndarray:
     labels[cv2.erode(m, kernel).astype(bool)] = _FG
     labels[~cv2.dilate(m, kernel).astype(bool)] = _BG
     return labels
+
+
+def _at_band_edge(labels: np.ndarray, foreground: np.ndarray, limit: float) -> bool:
+    """Whether the cut reaches more than ``limit`` of the band's outer edge or falls back to its inner edge."""
+    kernel = np.ones((3, 3), np.uint8)
+    probable = _probable(labels)
+    outer = probable & cv2.dilate((labels == _BG).view(np.uint8), kernel).astype(bool)
+    inner = probable & cv2.dilate((labels == _FG).view(np.uint8), kernel).astype(bool)
+    return bool((outer.any() and foreground[outer].mean() > limit)
+                or (inner.any() and 1.0 - foreground[inner].mean() > limit))
 
 
 def _grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
