@@ -46,7 +46,7 @@ class ClassicalPredictor:
     target_min_fraction = 0.6   # colour models need context: never zoom on less than 60 % of the image
 
     def __init__(self, input_size: int = 400, detail_size: int = 320, click_radius: float = 5.0,
-                 iterations: int = 4, detail_iterations: int = 3, first_size: int = 200,
+                 iterations: int = 4, detail_iterations: int = 3, first_size: int = 200, box_size: int = 300,
                  first_windows: Sequence[float] = (0.2, 0.35, 0.5, 0.75),
                  similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.5,
                  guided_radius: int = 3, guided_eps: float = 1e-3, mask_band: float = 0.06,
@@ -59,6 +59,7 @@ class ClassicalPredictor:
         self.detail_iterations = detail_iterations
         self.first_windows = tuple(first_windows)
         self.first_size = first_size
+        self.box_size = box_size
         self.similar_radius = similar_radius
         self.similar_tolerance = similar_tolerance
         self.window_scale = window_scale
@@ -86,8 +87,9 @@ class ClassicalPredictor:
             foreground, band = self._coarse_mask(inputs.image, inputs.latest["mask"].positive)
             return ObjectPrediction(_soft_logits(foreground), features=band)   # the detail stage keeps the band
         elif "box" in inputs.latest:
-            foreground = _connected_to_seeds(_grabcut(inputs.image, labels, self.iterations),
-                                             _positive_seeds(inputs.bimaps) | prev)
+            image, small_labels, restore = _reduced(inputs.image, labels, self.box_size)
+            small = _grabcut(image, small_labels, self.iterations)
+            foreground = _connected_to_seeds(restore(small) | (labels == _FG), _positive_seeds(inputs.bimaps) | prev)
         else:
             image, small_labels, restore = _reduced(inputs.image, labels, self.first_size)
             small = _grabcut(image, small_labels, self.iterations)
