@@ -10,7 +10,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import focalxl
 from focalxl import bench, segmenter
@@ -22,15 +21,6 @@ TINY = sam_networks.SamConfig(encoder_embed_dim=16, encoder_depth=1, encoder_num
                               encoder_global_attn_indexes=(0,), prompt_embed_dim=16, image_size=128,
                               window_size=4, decoder_mlp_dim=32, decoder_num_heads=2, iou_head_hidden_dim=16)
 
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks run fastest on one thread, and do not stall when other processes load the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 class _Forgetful(SamPredictor):
     """A predictor that wrongly recomputes the image embedding at every interaction."""

@@ -38,15 +38,6 @@ TINY = sam_networks.SamConfig(encoder_embed_dim=32, encoder_depth=2, encoder_num
                               iou_head_hidden_dim=32)
 
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks run fastest on one thread, and do not stall when other processes load the CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 def _torchvision_stand_in() -> dict:
     """``torchvision.transforms.functional.{to_pil_image, resize}`` for PIL images, as torchvision does them."""
     def to_pil_image(pic, mode=None):
