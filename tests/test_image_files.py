@@ -44,3 +44,28 @@ def test_undecodable_bytes_raise_value_error_naming_the_field(data):
 def test_missing_file_raises_value_error_naming_the_path(tmp_path):
     with pytest.raises(ValueError, match="cannot read image .*nope.png"):
         read_image(tmp_path / "nope.png")
+
+
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header_before_decoding(monkeypatch):
+    import focalxl.image_files as image_files
+
+    data = cv2.imencode(".png", np.zeros((40, 48, 3), np.uint8))[1].tobytes()
+    monkeypatch.setattr(image_files, "_decode", lambda *_: pytest.fail("decoded an image over the limit"))
+    with pytest.raises(image_files.ImageTooLarge, match=r"frame has 1920 pixels \(48x40\), over the limit of 1919"):
+        image_files.decode_image(data, "frame", max_pixels=1919)
+
+
+def test_an_image_within_the_pixel_limit_decodes():
+    from focalxl.image_files import decode_image
+
+    data = cv2.imencode(".png", np.zeros((40, 48, 3), np.uint8))[1].tobytes()
+    assert decode_image(data, "frame", max_pixels=1920).shape == (40, 48, 3)
+
+
+def test_a_header_pillow_cannot_read_is_checked_after_decoding(monkeypatch):
+    import focalxl.image_files as image_files
+
+    data = cv2.imencode(".png", np.zeros((40, 48, 3), np.uint8))[1].tobytes()
+    monkeypatch.setattr(image_files, "read_header", lambda _: None)
+    with pytest.raises(image_files.ImageTooLarge, match="48x40"):
+        image_files.decode_image(data, "frame", max_pixels=100)

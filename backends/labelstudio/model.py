@@ -14,12 +14,13 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import focalxl
 import numpy as np
-from focalxl.image_files import decode_image
+from focalxl.image_files import ImageTooLarge as PixelLimit
+from focalxl.image_files import decode_image, read_header
 
 from . import brush
 from .label_config import BrushControl, brush_control
 from .media import ImageTooLarge, Media
-from .orientation import apply_exif, read_header, rotate
+from .orientation import apply_exif, rotate
 from .regions import Region, brush_mask, read_context, read_region, to_interaction
 
 logger = logging.getLogger(__name__)
@@ -37,11 +38,11 @@ class Picture:
     def displayed(self, rotation: int) -> np.ndarray:
         """The RGB pixels as the labeling page shows them at ``rotation``."""
         if self._stored is None:
+            try:
+                stored = decode_image(self.data, "the image", self.max_pixels)
+            except PixelLimit as error:
+                raise ImageTooLarge(str(error)) from None
             header = read_header(self.data)
-            if header is not None and header.width * header.height > self.max_pixels:
-                raise ImageTooLarge(f"the image has {header.width * header.height} pixels "
-                                    f"({header.width}x{header.height}), over the limit of {self.max_pixels}")
-            stored = decode_image(self.data, "task image")
             self._stored = apply_exif(stored, header.orientation if header else 1)
         return rotate(self._stored, rotation)
 

@@ -2,39 +2,13 @@
 
 Label Studio's coordinates (percent of the natural size) and brush masks refer to the
 image as displayed. Browsers apply the EXIF orientation tag; OpenCV's unchanged
-decoding (``focalxl.image_files``) does not, so the door applies it here, then the
+decoding (``focalxl.image_files``) does not, so the door applies the orientation its header
+reports (``focalxl.image_files.read_header``) here, then the
 clockwise ``image_rotation`` of the labeling page's rotate control.
 """
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
-from typing import Optional
-
 import numpy as np
-from PIL import Image, UnidentifiedImageError
-
-EXIF_ORIENTATION = 0x0112
-
-
-@dataclass(frozen=True)
-class Header:
-    """What the file's header says, read without decoding pixels."""
-
-    width: int
-    height: int
-    orientation: int   # EXIF orientation 1..8 (1: as stored)
-
-
-def read_header(data: bytes) -> Optional[Header]:
-    """Size and EXIF orientation of encoded image bytes; ``None`` when Pillow cannot tell."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            orientation = image.getexif().get(EXIF_ORIENTATION, 1)
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
-    return Header(width, height, orientation if orientation in range(1, 9) else 1)
 
 
 def apply_exif(image: np.ndarray, orientation: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 
 import focalxl
-from focalxl.image_files import decode_image
+from focalxl.image_files import ImageTooLarge, decode_image
 
 from . import payload, reply
 from .payload import Request, RequestError
@@ -77,15 +77,13 @@ class Interactor:
 
     def _decode(self, data: bytes) -> np.ndarray:
         try:
-            image = decode_image(data, "image")
+            return decode_image(data, "image", self.segmenter.max_pixels)
+        except ImageTooLarge as error:
+            raise RequestError("image", f"image is {error.width}x{error.height} = {error.width * error.height} "
+                                        f"pixels, over this function's limit of {error.max_pixels} "
+                                        f"(FOCALXL_MAX_PIXELS)", status=413) from None
         except ValueError as error:
             raise RequestError("image", str(error)) from None
-        height, width = image.shape[:2]
-        if height * width > self.segmenter.max_pixels:
-            raise RequestError("image", f"image is {width}x{height} = {height * width} pixels, over this "
-                                        f"function's limit of {self.segmenter.max_pixels} (FOCALXL_MAX_PIXELS)",
-                               status=413)
-        return image
 
 
 def _rewind(session: focalxl.Session, request: Request) -> Optional[List[focalxl.Interaction]]:

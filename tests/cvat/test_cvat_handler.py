@@ -128,7 +128,8 @@ def test_every_frame_format_cvat_stores_is_segmented(nuclio_function, scene, enc
 
 def test_a_repeated_frame_is_not_decoded_again(nuclio_function, scene, monkeypatch):
     decoded = []
-    monkeypatch.setattr(interactor_module, "decode_image", lambda data, what: decoded.append(what) or decode_image(data, what))
+    monkeypatch.setattr(interactor_module, "decode_image",
+                        lambda data, what, *limit: decoded.append(what) or decode_image(data, what, *limit))
     image_b64 = encode(scene.image)
     nuclio_function.call(request(image_b64, [scene.centres[0]]))
     nuclio_function.call(request(image_b64, [scene.centres[0], (75.0, 85.0)]))

@@ -5,10 +5,10 @@ import io
 
 import numpy as np
 import pytest
+from focalxl.image_files import read_header
 from focalxl.labelstudio.orientation import (
     apply_exif,
     normalise_rotation,
-    read_header,
     rotate,
 )
 from PIL import Image, ImageOps
