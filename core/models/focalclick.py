@@ -25,10 +25,8 @@ from torch import Tensor, nn
 
 from .hrnet import HRNetConfig, HighResolutionNet
 from .roi_align import roi_align
-from .segformer import MIT_CONFIGS, SegFormerHead, mit
+from .segformer import IMAGENET_MEAN, IMAGENET_STD, MIT_CONFIGS, SegFormerHead, mit
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 SEGFORMER_CLASS = "isegm.model.is_segformer_model.SegFormerModel"
 HRNET_CLASS = "isegm.model.is_hrnet_model.HRNetModel"
 # FocalClick's decode-head width per MiT version (is_segformer_model / segformer_model).

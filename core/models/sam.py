@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import partial
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 
@@ -47,16 +47,23 @@ OFFICIAL = {
 }
 
 
+def image_encoder(img_size: int, patch_size: int, embed_dim: int, depth: int, num_heads: int,
+                  global_attn_indexes: Sequence[int], window_size: int, out_chans: int) -> modeling.ImageEncoderViT:
+    """SAM's ViT image encoder with the settings every official SAM shares (MLP ratio 4,
+    LayerNorm eps 1e-6, qkv bias, relative positions)."""
+    return modeling.ImageEncoderViT(
+        img_size=img_size, patch_size=patch_size, embed_dim=embed_dim, depth=depth, num_heads=num_heads,
+        mlp_ratio=4, out_chans=out_chans, qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+        use_rel_pos=True, window_size=window_size, global_attn_indexes=tuple(global_attn_indexes))
+
+
 def build(config: SamConfig) -> modeling.Sam:
     """A SAM network with freshly initialised (random) weights, in eval mode."""
     embedding_size = config.image_size // config.patch_size
     sam = modeling.Sam(
-        image_encoder=modeling.ImageEncoderViT(
-            depth=config.encoder_depth, embed_dim=config.encoder_embed_dim, img_size=config.image_size,
-            mlp_ratio=4, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=config.encoder_num_heads,
-            patch_size=config.patch_size, qkv_bias=True, use_rel_pos=True,
-            global_attn_indexes=config.encoder_global_attn_indexes, window_size=config.window_size,
-            out_chans=config.prompt_embed_dim),
+        image_encoder=image_encoder(config.image_size, config.patch_size, config.encoder_embed_dim,
+                                    config.encoder_depth, config.encoder_num_heads,
+                                    config.encoder_global_attn_indexes, config.window_size, config.prompt_embed_dim),
         prompt_encoder=modeling.PromptEncoder(
             embed_dim=config.prompt_embed_dim, image_embedding_size=(embedding_size, embedding_size),
             input_image_size=(config.image_size, config.image_size), mask_in_chans=config.mask_in_chans),

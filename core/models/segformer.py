@@ -36,6 +36,8 @@ MIT_CONFIGS: Dict[str, MiTConfig] = {
     "b5": MiTConfig((64, 128, 320, 512), (3, 6, 40, 3)),
 }
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)   # the colour statistics MiT (and FocalClick's HRNet) were pretrained with
+IMAGENET_STD = (0.229, 0.224, 0.225)
 _BLOCK_EPS = 1e-6   # MiT's blocks and stage norms use LayerNorm(eps=1e-6); patch embeds keep 1e-5
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..crops import Crop
+from ..models.segformer import IMAGENET_MEAN, IMAGENET_STD
 from ..models.xl import patches
 from ..models.xl.checkpoint import load_checkpoint
 from ..models.xl.config import PRESETS, SAM_FILES, XLConfig
@@ -29,8 +30,6 @@ from ..models.xl.trimap import UNKNOWN, one_hot, trimap
 from ..runtime import file_identity, inference, pick_device, set_cpu_threads, shared_model, weights_source
 from .base import DetailInput, ObjectInput
 
-IMAGENET_MEAN = np.float32([0.485, 0.456, 0.406])
-IMAGENET_STD = np.float32([0.229, 0.224, 0.225])
 SEED_KINDS = ("click", "scribble")   # strokes the user drew: hard labels in the trimap
 MIN_SIDE = 32                        # MiT's stride-32 stage and its key/value reduction need this much
 
@@ -108,7 +107,7 @@ class FocalClickXLPredictor:
 
 def _imagenet(image: np.ndarray) -> np.ndarray:
     """``uint8[H, W, 3]`` -> ImageNet-normalised ``float32[3, H, W]``."""
-    return ((image.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+    return ((image.astype(np.float32) / 255.0 - np.float32(IMAGENET_MEAN)) / np.float32(IMAGENET_STD)).transpose(2, 0, 1)
 
 
 def _padded(array: np.ndarray, size: Tuple[int, int]) -> np.ndarray:

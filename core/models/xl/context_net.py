@@ -6,7 +6,6 @@ the Object-Net crops with RoIAlign at every interaction.
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Tuple
 
 import numpy as np
@@ -14,8 +13,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..sam import PIXEL_MEAN, PIXEL_STD, preprocess_shape
-from ..sam_modeling import modeling
+from ..sam import PIXEL_MEAN, PIXEL_STD, image_encoder, preprocess_shape
 from .adapter import Adapter
 from .config import ContextConfig
 
@@ -25,11 +23,9 @@ class ContextNet(nn.Module):
 
     def __init__(self, config: ContextConfig):
         super().__init__()
-        self.image_encoder = modeling.ImageEncoderViT(
-            img_size=config.img_size, patch_size=config.patch_size, embed_dim=config.embed_dim, depth=config.depth,
-            num_heads=config.num_heads, mlp_ratio=4, out_chans=config.out_chans, qkv_bias=True,
-            norm_layer=partial(nn.LayerNorm, eps=1e-6), use_rel_pos=True, window_size=config.window_size,
-            global_attn_indexes=tuple(config.global_attn_indexes))
+        self.image_encoder = image_encoder(config.img_size, config.patch_size, config.embed_dim, config.depth,
+                                           config.num_heads, config.global_attn_indexes, config.window_size,
+                                           config.out_chans)
         self.adapters = nn.ModuleList(Adapter(config.embed_dim, config.adapter_dim) for _ in range(config.depth))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
