@@ -36,6 +36,7 @@ def test_reference_config_reads_as_segformer_b0_s1():
     assert arch.click_radius == 3.0
 
 
+@needs_reference
 def test_boundary_map_decides_between_detail_and_coarse_logits(published):
     """Eq. 1 in logit space: a closed boundary gate keeps the coarse logits, an open one the detail map."""
     torch.manual_seed(0)
@@ -57,6 +58,7 @@ def test_boundary_map_decides_between_detail_and_coarse_logits(published):
     assert (boundary > 100).all() and not torch.allclose(replaced, logits, atol=1e-2)
 
 
+@needs_reference
 def test_half_resolution_pipeline_gives_a_feature_at_stride_8_of_its_input(published):
     with torch.no_grad():
         logits, feature = published.segment(torch.rand(1, 3, 144, 256), torch.zeros(1, 1, 144, 256),
