@@ -29,7 +29,7 @@ import numpy as np
 import requests
 from label_studio_sdk.converter.brush import mask2rle
 
-from . import brush
+from focalxl.formats import labelstudio_brush as brush
 
 CONFIG = """<View><Image name="image" value="$image"/>
 <BrushLabels name="tag" toName="image"><Label value="Object"/></BrushLabels>

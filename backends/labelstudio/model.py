@@ -17,7 +17,7 @@ import numpy as np
 from focalxl.image_files import ImageTooLarge as PixelLimit
 from focalxl.image_files import decode_image, read_header
 
-from . import brush
+from focalxl.formats import labelstudio_brush as brush
 from .label_config import BrushControl, brush_control
 from .media import ImageTooLarge, Media
 from .orientation import apply_exif, rotate

@@ -13,7 +13,7 @@ from typing import Any, List, Optional, Tuple
 import focalxl
 import numpy as np
 
-from . import brush
+from focalxl.formats import labelstudio_brush as brush
 from .orientation import normalise_rotation, rotate
 
 KINDS = {"keypointlabels": "keypoint", "keypoint": "keypoint", "rectanglelabels": "rectangle",

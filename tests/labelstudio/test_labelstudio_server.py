@@ -7,7 +7,7 @@ import logging
 
 import numpy as np
 import pytest
-from focalxl.labelstudio import brush
+from focalxl.formats import labelstudio_brush as brush
 from label_studio_sdk.converter.brush import decode_rle
 from labelstudio_payloads import LABEL_CONFIG, keypoint, predict_body, rectangle
 from PIL import Image

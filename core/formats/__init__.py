@@ -1,0 +1,1 @@
+"""Host mask formats, below every door and job: one codec per format."""
