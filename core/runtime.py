@@ -36,17 +36,51 @@ def pick_device(device: Optional[str] = None) -> torch.device:
     return chosen
 
 
-def autocast_dtype(device: torch.device) -> Optional[torch.dtype]:
-    """bf16 on GPUs that have it, else fp16 on CUDA; full precision on CPU and MPS."""
-    if device.type != "cuda":
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX-BF16 or AVX512-BF16), read from ``/proc/cpuinfo``."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def autocast_dtype(device: torch.device, precision: str = "auto", bf16_agrees: bool = True) -> Optional[torch.dtype]:
+    """The autocast dtype for ``precision`` on ``device``; ``None`` is full precision (fp32).
+
+    ``"auto"`` is bf16 on CUDA (fp16 on GPUs without bf16) and on CPUs with AMX/AVX512-BF16,
+    fp32 elsewhere, and fp32 for a model whose bf16 masks disagree with its fp32 ones
+    (``bf16_agrees=False``: mask IoU under 0.99 in ``python -m focalxl.bench.reference``).
+    ``"bf16"`` forces bf16 on CUDA and CPU; ``"fp32"`` never autocasts.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "fp32":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if precision == "bf16":
+        if device.type not in ("cuda", "cpu"):
+            raise ValueError(f"precision 'bf16' is supported on cuda and cpu, not on {device.type}")
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and bf16_agrees and cpu_has_bf16():
+        return torch.bfloat16
+    return None
 
 
 @contextlib.contextmanager
-def inference(device: torch.device) -> Iterator[None]:
-    """No autograd bookkeeping, and mixed precision where the device gains from it."""
-    dtype = autocast_dtype(device)
+def inference(device: torch.device, dtype: Optional[torch.dtype] | str = "cuda-only") -> Iterator[None]:
+    """No autograd bookkeeping, and autocast to ``dtype``: a dtype, ``None`` for fp32, or
+    ``"cuda-only"`` (the default) for mixed precision on CUDA and fp32 elsewhere."""
+    if dtype == "cuda-only":
+        dtype = autocast_dtype(device) if device.type == "cuda" else None
     precision = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
     with torch.inference_mode(), precision:
         yield

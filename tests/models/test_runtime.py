@@ -24,9 +24,9 @@ def test_cuda_without_a_gpu_is_refused_clearly():
         runtime.pick_device("cuda")
 
 
-def test_cpu_runs_in_full_precision_without_autograd():
+def test_cpu_runs_in_full_precision_without_autograd_by_default():
     device = runtime.pick_device("cpu")
-    assert runtime.autocast_dtype(device) is None
+    assert runtime.autocast_dtype(device, "fp32") is None
     layer = torch.nn.Linear(3, 2)
     with runtime.inference(device):
         out = layer(torch.ones(1, 3))
@@ -61,3 +61,25 @@ def test_a_shared_model_is_built_once_per_key():
     other = runtime.shared_model(("test-shared", 2), build)
     assert first is again and other is not first
     assert len(built) == 2
+
+
+def test_precision_fp32_never_autocasts_and_bf16_always_does_on_cpu():
+    device = torch.device("cpu")
+    assert runtime.autocast_dtype(device, "fp32") is None
+    assert runtime.autocast_dtype(device, "bf16") is torch.bfloat16
+    layer = torch.nn.Linear(3, 2)
+    with runtime.inference(device, torch.bfloat16):
+        assert layer(torch.ones(1, 3)).dtype == torch.bfloat16
+
+
+def test_auto_precision_on_cpu_follows_native_bf16_and_the_models_agreement():
+    device = torch.device("cpu")
+    expected = torch.bfloat16 if runtime.cpu_has_bf16() else None
+    assert runtime.autocast_dtype(device, "auto") is expected
+    assert runtime.autocast_dtype(device, "auto", bf16_agrees=False) is None
+
+
+@pytest.mark.parametrize("precision", ["fp16", "BF16", None, 16])
+def test_unknown_precision_names_the_option(precision):
+    with pytest.raises(ValueError, match="precision"):
+        runtime.autocast_dtype(torch.device("cpu"), precision)
