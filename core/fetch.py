@@ -30,7 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -371,11 +371,17 @@ def redact_url(url: object) -> str:
         return "<unparseable URL>"
     if "@" in netloc:
         netloc = "***@" + netloc.rpartition("@")[2]
-    query = urlencode([(k, v if k == "d" else "***") for k, v in parse_qsl(parts.query, keep_blank_values=True)],
-                      safe="*/")
-    if parts.query and not query:   # a query that is not key=value pairs
-        query = "***"
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(map(_redact_pair, parts.query.split("&")))
+                       if parts.query else "", ""))
+
+
+def _redact_pair(pair: str) -> str:
+    """``key=***`` (the value of Local Storage's ``d`` kept), or ``***`` for a bare token."""
+    if "=" not in pair:
+        return "***"
+    key, _, value = pair.partition("=")
+    key = unquote_plus(key)
+    return urlencode([(key, unquote_plus(value) if key == "d" else "***")], safe="*/")
 
 
 def _requote(part: str) -> str:
