@@ -10,6 +10,7 @@
                     | init-xl PRESET SAM_CHECKPOINT --out PATH
     focalxl eval ...      (focalxl.evaluation.run)
     focalxl bench ...     (focalxl.bench)
+    focalxl annotate coco|labelstudio|cvat ...   (focalxl.batch)
 
 Prompt syntax (coordinates are image pixels, ``x`` right and ``y`` down from the
 top-left corner, floats allowed):
@@ -345,8 +346,14 @@ def _run_bench(argv: List[str]) -> int:
     return int(bench_main(argv) or 0)
 
 
+def _run_annotate(argv: List[str]) -> int:
+    from .batch.cli import main as annotate_main
+
+    return annotate_main(argv)
+
+
 # Subcommands that parse their own arguments: everything after the name is theirs.
-DELEGATED = {"eval": _run_eval, "bench": _run_bench}
+DELEGATED = {"eval": _run_eval, "bench": _run_bench, "annotate": _run_annotate}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -418,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("eval", help="benchmark presets on datasets with the paper's protocols (focalxl eval --help)",
                         add_help=False)
     commands.add_parser("bench", help="latency and merge benchmarks (focalxl bench --help)", add_help=False)
+    commands.add_parser("annotate", help="pre-annotate a COCO file, Label Studio project or CVAT task "
+                        "(focalxl annotate --help)", add_help=False)
     return parser
 
 

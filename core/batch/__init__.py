@@ -1,0 +1,39 @@
+"""Batch pre-annotation: whole COCO files, Label Studio projects and CVAT tasks, resumable.
+
+    from focalxl.batch import RunOptions, annotate_coco
+    summary = annotate_coco("instances.json", "images/", "masks.json", prompt="box",
+                            options=RunOptions(workers=2))
+    print(summary.text())
+
+``focalxl annotate coco|labelstudio|cvat ...`` wraps these functions.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from .annotate import RunOptions, UploadError, run_job
+from .model import ModelSpec
+from .progress import Summary
+from .work import Pictures
+
+__all__ = ["ModelSpec", "Pictures", "RunOptions", "Summary", "UploadError", "annotate_coco",
+           "annotate_labelstudio", "annotate_cvat", "default_journal"]
+
+
+def default_journal(output: str) -> str:
+    """The journal next to an output file: ``out.json`` -> ``out.journal.sqlite``."""
+    path = Path(output)
+    return str(path.with_name(f"{path.stem}.journal.sqlite"))
+
+
+def annotate_coco(annotations: str, images: str, out: str, prompt: str = "auto", limit: Optional[int] = None,
+                  options: Optional[RunOptions] = None) -> Summary:
+    """Segment every annotation of a COCO file; write the file with RLE masks to ``out``."""
+    from .sinks.coco import CocoSink
+    from .sources.coco import CocoSource
+
+    options = options or RunOptions(journal=default_journal(out))
+    source = CocoSource(annotations, images, prompt, limit)
+    data = source.read()
+    return run_job(source.works(data), CocoSink(data, out), options)

@@ -1,0 +1,38 @@
+"""Which model a job runs, as a small picklable spec each worker loads once."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """``focalxl.load`` arguments; ``threads`` is per worker (``None``: the cores split evenly)."""
+
+    preset: str = "classical"
+    checkpoint: Optional[str] = None
+    device: Optional[str] = None
+    precision: Optional[str] = None
+    threads: Optional[int] = None
+
+    @property
+    def identity(self) -> str:
+        """What a result depends on: the preset and the checkpoint file's name, size and mtime."""
+        weights = "-"
+        if self.checkpoint is not None:
+            stat = os.stat(self.checkpoint)
+            weights = f"{os.path.basename(self.checkpoint)}:{stat.st_size}:{int(stat.st_mtime)}"
+        return f"{self.preset}|{weights}|{self.precision or 'auto'}"
+
+    def load(self):
+        """The ``focalxl.Segmenter`` (learned presets share one network per process)."""
+        import focalxl
+
+        options = {"precision": self.precision} if self.precision is not None else {}
+        return focalxl.load(self.preset, self.checkpoint, device=self.device, threads=self.threads, **options)
+
+
+def threads_per_worker(workers: int) -> int:
+    """The CPU cores split between ``workers`` processes (at least one each)."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))

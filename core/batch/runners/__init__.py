@@ -1,0 +1,1 @@
+"""Where a job's images are segmented: worker processes on this machine, or Ray actors."""
