@@ -10,7 +10,7 @@ from .predictors import classical as _classical  # noqa: F401  (registers the "c
 from .predictors import learned as _learned  # noqa: F401  (registers the learned presets, loading torch lazily)
 from .segmenter import Segmenter, load, presets
 from .session import Result, Session, SessionConfig
-from .store import SessionStore, image_digest
+from .store import SessionStore, SessionTooLarge, image_digest
 
 __all__ = ["Box", "Click", "CoarseMask", "Interaction", "Scribble", "Segmenter", "load", "presets",
-           "Result", "Session", "SessionConfig", "SessionStore", "image_digest"]
+           "Result", "Session", "SessionConfig", "SessionStore", "SessionTooLarge", "image_digest"]

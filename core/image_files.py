@@ -1,8 +1,11 @@
 """Image files to arrays: one decoder for the command line, datasets and host doors.
 
-Any file OpenCV decodes (PNG, JPEG, TIFF, ...) becomes RGB ``uint8[H, W, 3]``:
-grey is repeated, RGBA loses its alpha, 16-bit keeps its top 8 bits. A pixel limit is
-checked against the file's header before any pixel is decoded.
+A file in one of ``FORMATS`` becomes RGB ``uint8[H, W, 3]``: grey is repeated, RGBA
+loses its alpha, 16-bit keeps its top 8 bits. Its size is read from its header first
+(Pillow's parsers, without decoding a pixel), so a pixel limit refuses a bomb before
+any decoder runs; a file whose header cannot be read is refused, never decoded.
+Pillow's own decompression-bomb check is not used: ``max_pixels`` is the one limit,
+and it always raises ``ImageTooLarge`` with the size.
 """
 from __future__ import annotations
 
@@ -13,9 +16,13 @@ from typing import Optional, Union
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 EXIF_ORIENTATION = 0x0112
+
+# Formats whose header Pillow reads and whose pixels OpenCV decodes (JPEG covers MPO).
+# Radiance .hdr, OpenEXR and PFM are absent: their pixels are float, and Pillow reads no .hdr header.
+FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF", "PPM", "JPEG2000", "SUN", "AVIF")
 
 
 @dataclass(frozen=True)
@@ -36,12 +43,15 @@ class ImageTooLarge(ValueError):
 
 
 def read_header(data: bytes) -> Optional[Header]:
-    """Size and EXIF orientation of encoded image bytes; ``None`` when Pillow cannot tell."""
+    """Size and EXIF orientation of encoded image bytes; ``None`` unless a header in ``FORMATS`` says."""
+    image = _open_header(data)
+    if image is None:
+        return None
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with image:
             orientation = image.getexif().get(EXIF_ORIENTATION, 1)
             width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except Exception:   # any parser failure on hostile bytes means the header cannot be read
         return None
     return Header(width, height, orientation if orientation in range(1, 9) else 1)
 
@@ -49,15 +59,10 @@ def read_header(data: bytes) -> Optional[Header]:
 def decode_image(data: bytes, what: str = "image", max_pixels: Optional[int] = None) -> np.ndarray:
     """Encoded bytes -> RGB ``uint8[H, W, 3]``; ``ValueError`` naming ``what`` when undecodable.
 
-    With ``max_pixels``, a larger image raises ``ImageTooLarge``: from the header when
-    Pillow can read it (nothing is decoded), else once OpenCV has decoded it.
+    With ``max_pixels``, a larger image raises ``ImageTooLarge`` from its header: no
+    decoder runs.
     """
-    header = read_header(data) if max_pixels is not None else None
-    if header is not None:
-        _check_pixels(what, header.width, header.height, max_pixels)
-    raw = _decode(data, what)
-    if max_pixels is not None:
-        _check_pixels(what, raw.shape[1], raw.shape[0], max_pixels)
+    raw = _decode(data, what, max_pixels)
     if raw.dtype == np.uint16:
         raw = (raw >> 8).astype(np.uint8)
     elif raw.dtype != np.uint8:
@@ -69,9 +74,9 @@ def decode_image(data: bytes, what: str = "image", max_pixels: Optional[int] = N
     return cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
 
 
-def decode_grey(data: bytes, what: str = "mask") -> np.ndarray:
+def decode_grey(data: bytes, what: str = "mask", max_pixels: Optional[int] = None) -> np.ndarray:
     """Encoded bytes -> ``uint8[H, W]`` grey levels (the brightest colour channel)."""
-    raw = _decode(data, what)
+    raw = _decode(data, what, max_pixels)
     if raw.dtype == np.uint16:
         raw = (raw >> 8).astype(np.uint8)
     if raw.ndim == 3:
@@ -101,9 +106,43 @@ def _check_pixels(what: str, width: int, height: int, max_pixels: int) -> None:
         raise ImageTooLarge(what, width, height, max_pixels)
 
 
-def _decode(data: bytes, what: str) -> np.ndarray:
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
+def _open_header(data: bytes) -> Optional[Image.Image]:
+    """``PIL.Image.open`` restricted to ``FORMATS`` and without its decompression-bomb check."""
+    if not isinstance(data, (bytes, bytearray, memoryview)) or not data:
+        return None
+    Image.init()
+    prefix = bytes(data[:16])
+    for name in FORMATS:
+        if name not in Image.OPEN:
+            continue
+        factory, accept = Image.OPEN[name]
+        if accept is not None and not _accepts(accept(prefix)):
+            continue
+        try:
+            return factory(io.BytesIO(data), "")
+        except Exception:   # SyntaxError, struct.error, ...: not this format, or a broken header
+            continue
+    return None
+
+
+def _accepts(result: object) -> bool:
+    return bool(result) and not isinstance(result, str)   # a str is Pillow's "needs a missing plugin" note
+
+
+def _decode(data: bytes, what: str, max_pixels: Optional[int]) -> np.ndarray:
+    """The file's pixels as OpenCV reads them, once its header says it is a supported image within the limit."""
+    header = read_header(data)
+    if header is None:
+        raise ValueError(f"{what}: not an image file (supported: {', '.join(FORMATS)}; "
+                         f"its size must be readable from its header)")
+    if max_pixels is not None:
+        _check_pixels(what, header.width, header.height, max_pixels)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
     if image is None or image.size == 0:
         raise ValueError(f"{what}: not an image file OpenCV can decode")
+    if max_pixels is not None:      # the decoder read another size than the header said
+        _check_pixels(what, image.shape[1], image.shape[0], max_pixels)
     return image

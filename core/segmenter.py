@@ -5,6 +5,7 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
+from .image_files import ImageTooLarge
 from .predictors.base import Predictor
 from .session import Session, SessionConfig
 
@@ -65,18 +66,16 @@ def as_rgb(image: object, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
         raise ValueError(f"image must be a numpy array, got {type(image).__name__}")
     if image.dtype != np.uint8:
         raise ValueError(f"image must have dtype uint8, got {image.dtype}")
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    elif image.ndim == 3 and image.shape[2] in (3, 4):
-        image = image[:, :, :3]
-    else:
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
         raise ValueError(f"image must be HxW, HxWx3 or HxWx4, got shape {image.shape}")
     height, width = image.shape[:2]
     if height == 0 or width == 0:
         raise ValueError(f"image is empty ({width}x{height})")
-    if height * width > max_pixels:
-        raise ValueError(f"image has {height * width} pixels ({width}x{height}), over the limit of {max_pixels}")
-    return np.array(image, copy=True, order="C")
+    if height * width > max_pixels:      # before a grey image is expanded to three channels
+        raise ImageTooLarge("image", width, height, max_pixels)
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    return np.array(image[:, :, :3], copy=True, order="C")
 
 
 def as_mask(mask: object, shape) -> np.ndarray:

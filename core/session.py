@@ -46,6 +46,7 @@ class Result:
 class _Step:
     interaction: Interaction
     box: crops.Box
+    target: crops.Crop
     old_alpha: np.ndarray
     old_mask: np.ndarray
 
@@ -83,6 +84,11 @@ class Session:
                 self._context_ready = True
             return self._context
 
+    @staticmethod
+    def least_nbytes(shape: Tuple[int, int]) -> int:
+        """Bytes any session on an image of ``shape`` (H, W) holds: RGB image, mask and alpha."""
+        return int(shape[0]) * int(shape[1]) * (3 + 1 + 4)
+
     @property
     def nbytes(self) -> int:
         """Memory this session holds: image, maps, undo patches and cached features."""
@@ -109,9 +115,9 @@ class Session:
             if self.predictor.detail_size is None:      # no Detail-Net (SAM): the object prediction is final
                 alpha = coarse
             else:
-                focus = self._focus_box(coarse >= 0.5, touch, interaction, target)
+                focus = self._focus_box(coarse, touch, interaction, target)
                 alpha = self._refine(history, target, focus, coarse, object_crop, object_features)
-            self._commit(interaction, target, alpha, touch, len(history))
+            self._commit(interaction, object_crop, alpha, touch, len(history))
             return _result(self._mask, self._alpha)
 
     def undo(self) -> Result:
@@ -127,6 +133,8 @@ class Session:
 
     def target_box(self, interaction: Interaction) -> crops.Box:
         """The Target Crop for ``interaction`` given the committed mask."""
+        if hasattr(self.predictor, "target_box"):
+            return self.predictor.target_box(self._alpha, tuple(self.history) + (interaction,), self.shape)
         return crops.target_crop_box(crops.mask_bbox(self._mask), crops.extent_box(interaction.extent(), self.shape),
                                      self.shape, self.config.target_expansion, self._target_min_size())
 
@@ -136,22 +144,29 @@ class Session:
 
     def _predict_object(self, history: List[Interaction], target: crops.Box) -> Tuple[np.ndarray, crops.Crop, Any]:
         """Object probabilities over the target box at image resolution, the Object-Net's crop and its features."""
-        crop = _raster(target, self.predictor.input_size)
+        crop = _raster(target, self.predictor.input_size, getattr(self.predictor, "square_crops", False))
         inputs = ObjectInput(crop=crop, image=crop.take(self.image), bimaps=_bimaps(history, crop, self.predictor.click_radius),
                              latest=_bimaps(history[-1:], crop, self.predictor.click_radius),
-                             prev_prob=crop.take(self._alpha), context=self.context, history=tuple(history))
+                             prev_prob=crop.take(self._alpha), context=self.context, history=tuple(history),
+                             full_image=self.image, full_prob=self._alpha,
+                             prev_target=self._steps[-1].target if self._steps else None)
         output = self.predictor.predict_object(inputs)
+        if isinstance(output, ObjectPrediction) and output.prob is not None:
+            return output.prob, crop, output.features
         logits, features = (output.logits, output.features) if isinstance(output, ObjectPrediction) else (output, None)
         return np.clip(crop.give_back(to_prob(logits)), 0.0, 1.0), crop, features
 
-    def _focus_box(self, proposed: np.ndarray, touch: np.ndarray, interaction: Interaction,
+    def _focus_box(self, coarse: np.ndarray, touch: np.ndarray, interaction: Interaction,
                    target: crops.Box) -> crops.Box:
         """Focus Crop in image pixels: the changed region at the interaction, expanded."""
         x0, y0, x1, y1 = target
-        changed = touched_components(proposed ^ self._mask[y0:y1, x0:x1], touch)
-        shift = lambda box: None if box is None else (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
         ex0, ey0, ex1, ey1 = interaction.extent()
         anchor = ((ex0 + ex1) / 2, (ey0 + ey1) / 2)
+        if hasattr(self.predictor, "focus_box"):
+            return self.predictor.focus_box(coarse, self._alpha[y0:y1, x0:x1], target, anchor, self.shape)
+        proposed = coarse >= 0.5
+        changed = touched_components(proposed ^ self._mask[y0:y1, x0:x1], touch)
+        shift = lambda box: None if box is None else (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
         return crops.focus_crop_box(shift(crops.mask_bbox(changed)), shift(crops.mask_bbox(proposed)), anchor,
                                     target, self.shape, self.config.focus_expansion)
 
@@ -160,13 +175,14 @@ class Session:
         """The coarse map over the target with the Detail-Net's alpha pasted into the focus box."""
         tx0, ty0 = target[0], target[1]
         fx0, fy0, fx1, fy1 = focus
-        crop = crops.zoom(focus, self.predictor.detail_size)
+        crop = _raster(focus, self.predictor.detail_size, getattr(self.predictor, "square_crops", False))
         local = crops.Crop((fx0 - tx0, fy0 - ty0, fx1 - tx0, fy1 - ty0), crop.width, crop.height)
         inputs = DetailInput(crop=crop, image=crop.take(self.image),
                              bimaps=_bimaps(history, crop, getattr(self.predictor, "detail_click_radius",
                                                                    self.predictor.click_radius)),
                              coarse_prob=local.take(coarse), prev_prob=crop.take(self._alpha), context=self.context,
-                             object_crop=object_crop, object_features=object_features)
+                             object_crop=object_crop, object_features=object_features, full_image=self.image,
+                             history=tuple(history))
         alpha = coarse.copy()
         refined = np.clip(self.predictor.refine(inputs), 0.0, 1.0).astype(np.float32)
         alpha[local.box[1]:local.box[3], local.box[0]:local.box[2]] = crop.give_back(refined)
@@ -175,10 +191,10 @@ class Session:
     def _merging(self, count: int) -> bool:
         return self.started_from_mask or count > self.config.merge_after
 
-    def _commit(self, interaction: Interaction, target: crops.Box, alpha: np.ndarray, touch: np.ndarray,
+    def _commit(self, interaction: Interaction, target: crops.Crop, alpha: np.ndarray, touch: np.ndarray,
                 count: int) -> None:
         """Write the new state into the target region, keeping the overwritten patch for undo."""
-        x0, y0, x1, y1 = target
+        x0, y0, x1, y1 = target.box
         old_alpha = self._alpha[y0:y1, x0:x1]
         old_mask = self._mask[y0:y1, x0:x1]
         proposed = alpha >= 0.5
@@ -191,15 +207,18 @@ class Session:
         changed = crops.mask_bbox((new_alpha != old_alpha) | (new_mask != old_mask)) or (0, 0, 0, 0)
         cx0, cy0, cx1, cy1 = changed
         box = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
-        self._steps.append(_Step(interaction, box, old_alpha[cy0:cy1, cx0:cx1].copy(), old_mask[cy0:cy1, cx0:cx1].copy()))
+        self._steps.append(_Step(interaction, box, target, old_alpha[cy0:cy1, cx0:cx1].copy(), old_mask[cy0:cy1, cx0:cx1].copy()))
         old_alpha[cy0:cy1, cx0:cx1] = new_alpha[cy0:cy1, cx0:cx1]
         old_mask[cy0:cy1, cx0:cx1] = new_mask[cy0:cy1, cx0:cx1]
 
 
-def _raster(box: crops.Box, size: Optional[int]) -> crops.Crop:
-    """``box`` zoomed to ``size`` on its longer side, or at image resolution when ``size`` is ``None``."""
+def _raster(box: crops.Box, size: Optional[int], square: bool = False) -> crops.Crop:
+    """``box`` zoomed to ``size`` on its longer side (squashed to ``size x size`` when ``square``),
+    or at image resolution when ``size`` is ``None``."""
     if size is None:
         return crops.Crop(box, box[2] - box[0], box[3] - box[1])
+    if square:
+        return crops.Crop(box, size, size)
     return crops.zoom(box, size)
 
 

@@ -1,8 +1,12 @@
 """SessionStore: sessions kept across requests, keyed by image digest and object key.
 
 Hosts like CVAT send the whole image with every click and no previous mask, so the
-door finds the session again by a digest of the image bytes. The store is bounded in
-bytes (least recently used sessions go first) and safe to share between threads.
+door finds the session again by a digest of the image bytes. The store is safe to share
+between threads and ``max_bytes`` is a cap: least recently used sessions go first, a
+session larger than the whole cap is refused (``SessionTooLarge``), and one that outgrew
+the cap while in use is dropped at the next store call about it (``update``). Sessions
+grow as they are used (undo patches, cached features) without the store seeing it, so a
+caller that changed a session calls ``update`` once it is done.
 """
 from __future__ import annotations
 
@@ -16,6 +20,19 @@ import numpy as np
 from .session import Session
 
 Key = Tuple[str, Hashable]
+
+
+class SessionTooLarge(ValueError):
+    """A session that cannot be kept: it alone needs more bytes than the store's cap."""
+
+    def __init__(self, nbytes: int, max_bytes: int):
+        super().__init__(f"a session on this image needs {_mib(nbytes)} MiB, over the session store's "
+                         f"cap of {_mib(max_bytes)} MiB")
+        self.nbytes, self.max_bytes = nbytes, max_bytes
+
+
+def _mib(nbytes: int) -> str:
+    return f"{nbytes / 2 ** 20:.1f}"
 
 
 def image_digest(data: Union[bytes, bytearray, memoryview, np.ndarray]) -> str:
@@ -59,31 +76,64 @@ class SessionStore:
             return session
 
     def put(self, digest: str, key: Hashable, session: Session) -> None:
-        """Keep ``session``, then evict the least recently used ones beyond the bound."""
+        """Keep ``session``, evicting the least recently used others beyond the cap.
+
+        ``SessionTooLarge`` when ``session`` alone is over the cap; nothing is kept under
+        ``(digest, key)`` then.
+        """
         with self._lock:
+            self._sessions.pop((digest, key), None)
+            self._admit(session.nbytes)
             self._sessions[(digest, key)] = session
-            self._sessions.move_to_end((digest, key))
             self._evict()
 
     def get_or_create(self, digest: str, key: Hashable, create: Callable[[], Session]) -> Session:
-        """The stored session, or a new one from ``create()`` (built outside the lock)."""
+        """The stored session, or a new one from ``create()`` (built outside the lock).
+
+        ``SessionTooLarge`` when the new session alone is over the cap.
+        """
         session = self.get(digest, key)
         if session is not None:
             return session
         session = create()
         with self._lock:
-            stored = self._sessions.setdefault((digest, key), session)
+            stored = self._sessions.get((digest, key))
+            if stored is None:
+                self._admit(session.nbytes)
+                stored = self._sessions[(digest, key)] = session
             self._sessions.move_to_end((digest, key))
             self._evict()
         return stored
+
+    def update(self, digest: str, key: Hashable = None) -> bool:
+        """Account for a stored session that changed size; ``False`` when it outgrew the cap and was dropped."""
+        with self._lock:
+            session = self._sessions.get((digest, key))
+            if session is None:
+                return False
+            if session.nbytes > self.max_bytes:
+                del self._sessions[(digest, key)]
+                return False
+            self._sessions.move_to_end((digest, key))
+            self._evict()
+            return True
+
+    def admit(self, nbytes: int) -> None:
+        """``SessionTooLarge`` unless a session of ``nbytes`` could be kept (to refuse before building one)."""
+        with self._lock:
+            self._admit(nbytes)
 
     def discard(self, digest: str, key: Hashable = None) -> None:
         with self._lock:
             self._sessions.pop((digest, key), None)
 
+    def _admit(self, nbytes: int) -> None:
+        if nbytes > self.max_bytes:
+            raise SessionTooLarge(nbytes, self.max_bytes)
+
     def _evict(self) -> None:
-        """Drop least recently used sessions until within bounds (sessions grow as they are used)."""
+        """Drop least recently used sessions until within the cap (sessions grow as they are used)."""
         total = sum(s.nbytes for s in self._sessions.values())
-        while total > self.max_bytes and len(self._sessions) > 1:
+        while total > self.max_bytes and self._sessions:
             _, oldest = self._sessions.popitem(last=False)
             total -= oldest.nbytes

@@ -1,8 +1,11 @@
+import warnings
+
 import cv2
 import numpy as np
 import pytest
 
-from focalxl.image_files import decode_grey, decode_image, read_image
+from focalxl.cvat.bench_memory import png_bomb, radiance_hdr
+from focalxl.image_files import Header, ImageTooLarge, decode_grey, decode_image, read_header, read_image
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -46,26 +49,74 @@ def test_missing_file_raises_value_error_naming_the_path(tmp_path):
         read_image(tmp_path / "nope.png")
 
 
-def test_an_image_over_the_pixel_limit_is_refused_from_its_header_before_decoding(monkeypatch):
+def no_decoder(monkeypatch):
     import focalxl.image_files as image_files
 
+    monkeypatch.setattr(image_files.cv2, "imdecode", lambda *_: pytest.fail("a decoder ran"))
+
+
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header_before_decoding(monkeypatch):
     data = cv2.imencode(".png", np.zeros((40, 48, 3), np.uint8))[1].tobytes()
-    monkeypatch.setattr(image_files, "_decode", lambda *_: pytest.fail("decoded an image over the limit"))
-    with pytest.raises(image_files.ImageTooLarge, match=r"frame has 1920 pixels \(48x40\), over the limit of 1919"):
-        image_files.decode_image(data, "frame", max_pixels=1919)
+    no_decoder(monkeypatch)
+    with pytest.raises(ImageTooLarge, match=r"frame has 1920 pixels \(48x40\), over the limit of 1919"):
+        decode_image(data, "frame", max_pixels=1919)
 
 
 def test_an_image_within_the_pixel_limit_decodes():
-    from focalxl.image_files import decode_image
-
     data = cv2.imencode(".png", np.zeros((40, 48, 3), np.uint8))[1].tobytes()
     assert decode_image(data, "frame", max_pixels=1920).shape == (40, 48, 3)
 
 
-def test_a_header_pillow_cannot_read_is_checked_after_decoding(monkeypatch):
+def test_a_20000_square_grey_png_bomb_is_refused_from_its_header(monkeypatch):
+    bomb = png_bomb(20000, 20000)
+    assert len(bomb) < 500_000
+    no_decoder(monkeypatch)
+    with pytest.raises(ImageTooLarge, match=r"400000000 pixels \(20000x20000\), over the limit of 50000000"):
+        decode_image(bomb, "frame", max_pixels=50_000_000)
+    with pytest.raises(ImageTooLarge):
+        decode_grey(bomb, "mask", max_pixels=50_000_000)
+
+
+def test_a_header_over_pillows_bomb_limit_gives_its_size_not_pillows_error_or_warning(monkeypatch):
+    bomb = png_bomb(15000, 15000)                       # 225 MP, over Pillow's 179 MP error threshold
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_header(bomb) == Header(15000, 15000, 1)
+        assert read_header(png_bomb(10000, 10000)) == Header(10000, 10000, 1)   # over its warning threshold
+        no_decoder(monkeypatch)
+        with pytest.raises(ImageTooLarge, match="15000x15000"):
+            decode_image(bomb, "frame", max_pixels=10 ** 8)
+
+
+def test_a_radiance_hdr_file_is_refused_without_decoding(monkeypatch):
+    no_decoder(monkeypatch)
+    with pytest.raises(ValueError, match="frame: not an image file .*its size must be readable from its header"):
+        decode_image(radiance_hdr(300, 200), "frame", max_pixels=10 ** 8)
+    with pytest.raises(ValueError, match="not an image file"):
+        decode_image(radiance_hdr(300, 200), "frame")             # with no limit either: one set of formats
+
+
+@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM" + b"\x00" * 12, b"II*\x00" + b"\xff" * 20,
+                                  "a str, not bytes", None])
+def test_a_header_cut_short_or_not_bytes_is_refused_never_decoded(monkeypatch, data):
+    no_decoder(monkeypatch)
+    assert read_header(data) is None
+    with pytest.raises(ValueError, match="frame: not an image file"):
+        decode_image(data, "frame", max_pixels=100)
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".tiff", ".webp", ".ppm", ".pgm", ".jp2", ".ras", ".gif"])
+def test_every_supported_format_has_a_readable_header_and_decodes(ext):
+    image = np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8)
+    data = cv2.imencode(ext, image if ext != ".pgm" else image[..., 0])[1].tobytes()
+    assert read_header(data) == Header(48, 40, 1)
+    assert decode_image(data, "frame", max_pixels=1920).shape == (40, 48, 3)
+
+
+def test_a_decoder_that_reads_more_pixels_than_the_header_said_is_still_refused(monkeypatch):
     import focalxl.image_files as image_files
 
     data = cv2.imencode(".png", np.zeros((40, 48, 3), np.uint8))[1].tobytes()
-    monkeypatch.setattr(image_files, "read_header", lambda _: None)
-    with pytest.raises(image_files.ImageTooLarge, match="48x40"):
-        image_files.decode_image(data, "frame", max_pixels=100)
+    monkeypatch.setattr(image_files, "read_header", lambda _: Header(4, 4, 1))
+    with pytest.raises(ImageTooLarge, match="48x40"):
+        decode_image(data, "frame", max_pixels=100)

@@ -5,7 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from focalxl import SessionStore, image_digest
+import focalxl
+from focalxl import SessionStore, SessionTooLarge, image_digest
 
 
 @pytest.fixture
@@ -131,13 +132,83 @@ def test_eviction_is_by_bytes_so_one_big_session_pushes_out_several_small_ones(m
     assert store.get("small3") is not None                       # 800 + 3200 fits
 
 
-def test_the_most_recent_session_is_kept_even_when_it_alone_exceeds_the_bound(make_session):
+def test_a_session_alone_over_the_cap_is_refused_and_the_others_stay(make_session):
     store = SessionStore(max_bytes=1000)
-    store.put("small", None, make_session())
-    huge = make_session(side=40)
-    store.put("huge", None, huge)
-    assert store.get("huge") is huge
-    assert store.get("small") is None and len(store) == 1
+    small = make_session()
+    store.put("small", None, small)
+    with pytest.raises(SessionTooLarge, match=r"needs 0\.0 MiB, over the session store's cap of 0\.0 MiB") as refused:
+        store.put("huge", None, make_session(side=40))                # 12800 bytes
+    assert (refused.value.nbytes, refused.value.max_bytes) == (12800, 1000)
+    assert store.get("huge") is None and store.get("small") is small and store.nbytes == 800
+
+
+def test_a_refused_put_under_a_used_key_drops_the_old_session_too(make_session):
+    store = SessionStore(max_bytes=1000)
+    store.put("img", None, make_session())
+    with pytest.raises(SessionTooLarge):
+        store.put("img", None, make_session(side=40))
+    assert store.get("img") is None and len(store) == 0
+
+
+def test_get_or_create_refuses_a_new_session_over_the_cap(make_session):
+    store = SessionStore(max_bytes=1000)
+    with pytest.raises(SessionTooLarge):
+        store.get_or_create("img", "obj", lambda: make_session(side=40))
+    assert len(store) == 0
+
+
+def test_admit_refuses_before_a_session_is_built(fast_segmenter):
+    from focalxl import Session
+
+    store = SessionStore(max_bytes=256 * 2 ** 20)
+    store.admit(Session.least_nbytes((4000, 3000)))                     # 91.6 MiB fits
+    with pytest.raises(SessionTooLarge, match=r"needs 373\.8 MiB, over the session store's cap of 256\.0 MiB"):
+        store.admit(Session.least_nbytes((7000, 7000)))
+
+
+def test_a_session_that_outgrew_the_cap_is_dropped_on_update_and_the_store_never_holds_more(fast_segmenter):
+    image = np.zeros((60, 60, 3), np.uint8)
+    image[20:40, 20:40] = 255
+    session = fast_segmenter.new_session(image)
+    store = SessionStore(max_bytes=session.nbytes + 2000)
+    store.put("img", None, session)
+    assert store.update("img") is True
+    while session.nbytes <= store.max_bytes:                           # undo patches accumulate
+        session.add(focalxl.Click(30.0 + len(session.history) % 7, 30.0, positive=len(session.history) % 2 == 0))
+    assert store.update("img") is False
+    assert store.get("img") is None and store.nbytes == 0
+    assert store.update("img") is False                                 # nothing left to update
+
+
+def test_update_evicts_older_sessions_to_make_room_for_a_grown_one(make_session, fast_segmenter):
+    image = np.zeros((30, 30, 3), np.uint8)
+    image[10:20, 10:20] = 255
+    grown, click = fast_segmenter.new_session(image), focalxl.Click(15.0, 15.0)
+    before = grown.nbytes
+    grown.add(click)
+    after = grown.nbytes
+    grown.undo()
+    assert after - before > 400
+    store = SessionStore(max_bytes=after + 400)                        # room for the old one only before the click
+    store.put("old", None, make_session())
+    store.put("grown", None, grown)
+    assert store.get("old") is not None
+    grown.add(click)
+    assert store.update("grown") is True
+    assert store.get("old") is None and store.nbytes <= store.max_bytes
+
+
+@pytest.mark.parametrize("sides", [[10, 40, 10, 20, 30], [50, 10, 10, 10], [20] * 6])
+def test_after_every_store_call_the_store_holds_at_most_its_cap(make_session, sides):
+    store = SessionStore(max_bytes=5000)
+    for i, side in enumerate(sides):
+        try:
+            store.put(f"img{i}", None, make_session(side=side))
+        except SessionTooLarge:
+            assert side * side * 8 > 5000
+        assert store.nbytes <= 5000
+        store.get(f"img{i // 2}")
+        assert store.nbytes <= 5000
 
 
 # --- threads ---------------------------------------------------------------------------
