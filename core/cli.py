@@ -11,6 +11,7 @@
     focalxl eval ...      (focalxl.evaluation.run)
     focalxl bench ...     (focalxl.bench)
     focalxl annotate coco|labelstudio|cvat ...   (focalxl.batch)
+    focalxl train PRESET --data DATASET ... --out RUN_DIR ...   (focalxl.train)
 
 Prompt syntax (coordinates are image pixels, ``x`` right and ``y`` down from the
 top-left corner, floats allowed):
@@ -352,8 +353,14 @@ def _run_annotate(argv: List[str]) -> int:
     return annotate_main(argv)
 
 
+def _run_train(argv: List[str]) -> int:
+    from .train.command import main as train_main
+
+    return train_main(argv)
+
+
 # Subcommands that parse their own arguments: everything after the name is theirs.
-DELEGATED = {"eval": _run_eval, "bench": _run_bench, "annotate": _run_annotate}
+DELEGATED = {"eval": _run_eval, "bench": _run_bench, "annotate": _run_annotate, "train": _run_train}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -427,6 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("bench", help="latency and merge benchmarks (focalxl bench --help)", add_help=False)
     commands.add_parser("annotate", help="pre-annotate a COCO file, Label Studio project or CVAT task "
                         "(focalxl annotate --help)", add_help=False)
+    commands.add_parser("train", help="train a FocalClick or FocalClick-XL preset (focalxl train --help)",
+                        add_help=False)
     return parser
 
 
