@@ -1,7 +1,7 @@
 """Methods by name: focalxl presets and the plain baselines, as session factories."""
 from __future__ import annotations
 
-from typing import Callable, Dict, FrozenSet, List
+from typing import Callable, Dict, FrozenSet, List, Optional
 
 from ..segmenter import load, presets
 from .grabcut_baseline import PlainGrabCut
@@ -15,12 +15,12 @@ def method_names() -> List[str]:
     return sorted(set(presets()) | set(BASELINES))
 
 
-def load_method(name: str) -> SessionFactory:
-    """``new_session(image)`` for a baseline name (``grabcut``) or a focalxl preset."""
+def load_method(name: str, checkpoint: Optional[str] = None) -> SessionFactory:
+    """``new_session(image)`` for a baseline name (``grabcut``) or a focalxl preset (with its ``checkpoint``)."""
     if name in BASELINES:
         return BASELINES[name]().new_session
     if name in presets():
-        return load(name).new_session
+        return load(name, checkpoint=checkpoint).new_session
     raise ValueError(f"unknown method {name!r}; choose one of {', '.join(method_names())}")
 
 

@@ -51,7 +51,8 @@ _worker: Dict[str, Any] = {}
 def evaluate(method: str, dataset: Any, protocol: str = "clicks", max_clicks: int = metrics.MAX_CLICKS,
              workers: Optional[int] = os.cpu_count(), limit: Optional[int] = None,
              stop_iou: Optional[float] = 0.90, min_clicks: int = MIN_CLICKS, seed: int = 0,
-             scribble_width: float = 5.0, progress: bool = True, layout: str = "auto") -> Dict[str, Any]:
+             scribble_width: float = 5.0, progress: bool = True, layout: str = "auto",
+             checkpoint: Optional[str] = None) -> Dict[str, Any]:
     """Run ``protocol`` on the first ``limit`` samples (all when ``None``) of ``dataset``.
 
     ``dataset`` is a path (read as ``layout``) or a sequence of samples. Returns
@@ -70,7 +71,7 @@ def evaluate(method: str, dataset: Any, protocol: str = "clicks", max_clicks: in
     if count == 0:
         raise ValueError("limit leaves no samples to evaluate")
     settings = dict(max_clicks=max_clicks, stop_iou=stop_iou, min_clicks=min_clicks, seed=seed,
-                    scribble_width=scribble_width)
+                    scribble_width=scribble_width, checkpoint=checkpoint)
     workers = max(1, min(workers or 1, count))
     start = time.perf_counter()
     records: List[Optional[Tuple[str, Any]]] = [None] * count
@@ -162,6 +163,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error("--max-clicks: must be at least 1")
     if args.scribble_width <= 0:
         parser.error("--scribble-width: must be positive")
+    if args.checkpoint is not None and len(presets) != 1:
+        parser.error("--checkpoint: give exactly one --preset it belongs to")
+    if args.checkpoint is not None and not Path(args.checkpoint).is_file():
+        parser.error(f"--checkpoint: {args.checkpoint} is not a file")
     options = dict(max_clicks=args.max_clicks, workers=max(1, args.workers or 1), limit=args.limit,
                    stop_iou=None if args.full else 0.90, min_clicks=min(MIN_CLICKS, args.max_clicks),
                    seed=args.seed, scribble_width=args.scribble_width, progress=not args.quiet)
@@ -180,7 +185,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         if method != baseline:
                             print(f"note: {method} does not take {protocol} prompts; skipped", file=sys.stderr)
                         continue
-                    result = evaluate(method, dataset, protocol, **options)
+                    checkpoint = args.checkpoint if method != baseline else None
+                    result = evaluate(method, dataset, protocol, **options, checkpoint=checkpoint)
                     result["dataset"] = str(path)
                     group.append(result)
                 print(f"\n{protocol} on {path}\n{format_table(table_rows(group), protocol)}")
@@ -215,6 +221,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--protocol", default="clicks",
                         help=f"comma-separated protocols, or 'all' ({', '.join(PROTOCOLS)}; default: clicks)")
     parser.add_argument("--preset", action="append", help="focalxl preset to evaluate, repeatable (default: classical)")
+    parser.add_argument("--checkpoint", metavar="PATH",
+                        help="weights of the (one) --preset, e.g. a published file or a focalxl train run's best.pth")
     parser.add_argument("--baseline", default="grabcut",
                         help="plain baseline for the clicks protocol, or 'none' (default: grabcut)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N samples")
@@ -251,7 +259,7 @@ def _init_worker(method: str, samples: Sequence[Sample], protocol: str, settings
                  threads: Optional[int]) -> None:
     if threads is not None:
         cv2.setNumThreads(threads)
-    _worker.update(new_session=load_method(method), samples=samples, protocol=protocol, settings=settings)
+    _worker.update(new_session=load_method(method, settings["checkpoint"]), samples=samples, protocol=protocol, settings=settings)
 
 
 def _run_sample(index: int) -> Tuple[int, str, Any]:
