@@ -3,7 +3,9 @@
 Coordinates are ``(x, y)`` floats with the origin at the top-left corner of the
 top-left pixel; a point is inside an ``H x W`` image when ``0 <= x < W`` and
 ``0 <= y < H``. Every interaction knows how to check itself against an image size
-(``validate``), where it touches the image (``footprint``) and its polarity.
+(``validate``), where it touches the image (``footprint``) and its polarity. Numbers are
+checked when an interaction is made: a wrong type, a non-finite or absurd value (beyond
+``LARGEST``) is a ``ValueError`` naming the field.
 """
 from __future__ import annotations
 
@@ -16,12 +18,22 @@ import numpy as np
 Point = Tuple[float, float]
 
 
+# No image is this large; beyond it a number is absurd (and OpenCV draws in int32).
+LARGEST = 2.0 ** 31
+
+
 def _finite_number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    """``value`` as a float; ``ValueError`` naming ``name`` unless it is a real, finite, sane number."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be within ±{LARGEST:.0f}, got an integer too large for a float") from None
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {number}")
+    if abs(number) > LARGEST:
+        raise ValueError(f"{name} must be within ±{LARGEST:.0f}, got {number:g}")
     return number
 
 
@@ -134,7 +146,10 @@ class Scribble:
 
 @dataclass(frozen=True, eq=False)
 class CoarseMask:
-    """A rough mask of the object, to be refined (same size as the image)."""
+    """A rough mask of the object, to be refined (same size as the image).
+
+    Boolean, or numbers where ``> 0`` is the object; NaN and infinities are refused.
+    """
 
     mask: np.ndarray = field(repr=False)
 
@@ -142,12 +157,18 @@ class CoarseMask:
     positive = True
 
     def __post_init__(self) -> None:
-        mask = np.asarray(self.mask)
+        try:
+            mask = np.asarray(self.mask)
+        except (ValueError, TypeError):
+            raise ValueError("mask must be a 2-D array of numbers (rows of equal length)") from None
         if mask.ndim != 2:
             raise ValueError(f"mask must be a 2-D array, got shape {mask.shape}")
         if mask.dtype != bool:
-            if not np.issubdtype(mask.dtype, np.number):
-                raise ValueError(f"mask must be boolean or numeric, got dtype {mask.dtype}")
+            if mask.dtype.kind not in "iuf":
+                raise ValueError(f"mask must be boolean, integer or float, got dtype {mask.dtype}")
+            if mask.dtype.kind == "f" and not np.isfinite(mask).all():
+                row, column = np.argwhere(~np.isfinite(mask))[0]
+                raise ValueError(f"mask must be finite: it holds {mask[row, column]} at row {row}, column {column}")
             mask = mask > 0
         object.__setattr__(self, "mask", mask)
 

@@ -5,14 +5,19 @@ construction for malformed values and at ``validate(shape)`` for values that do 
 fit the image.
 """
 import math
+import re
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from focalxl import Box, Click, CoarseMask, Scribble
+from focalxl.interactions import LARGEST
 
 SHAPE = (50, 80)  # H, W
-NOT_NUMBERS = [float("nan"), float("inf"), -math.inf, "3", None, True, False, [1.0]]
+NOT_NUMBERS = [float("nan"), float("inf"), -math.inf, "3", None, True, False, [1.0], 10 ** 400, -10 ** 400, 1e308,
+               -2.0 ** 31 - 1, np.float64("nan"), np.bool_(True), 1j, np.array(1.0), {"x": 1}]
 
 
 # --- Click -----------------------------------------------------------------------------
@@ -212,3 +217,39 @@ def test_interactions_are_immutable():
     click = Click(1, 2)
     with pytest.raises(Exception):
         click.x = 5.0
+
+
+# --- any value ---------------------------------------------------------------------------
+
+anything = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=4),
+                     st.integers(-(10 ** 500), 10 ** 500), st.complex_numbers(), st.lists(st.floats(), max_size=2),
+                     st.sampled_from([np.float32("nan"), np.float64(1e300), np.int64(-5), np.uint64(2 ** 64 - 1),
+                                      np.longdouble("1e4000"), np.bool_(False)]))
+
+
+@given(x=anything, y=anything, width=anything)
+def test_any_value_gives_an_interaction_with_sane_numbers_or_a_value_error_naming_the_field(x, y, width):
+    for make, fields in [(lambda: Click(x, y), r"click\.[xy]"), (lambda: Box(x, y, 3, 4), r"box\.[xy]0"),
+                         (lambda: Scribble([(x, y)], width=width), r"scribble\.(points\[0\]\.[xy]|width)")]:
+        try:
+            made = make()
+        except ValueError as error:
+            assert re.search(fields, str(error)), error
+        else:
+            assert all(math.isfinite(v) and abs(v) <= LARGEST for v in made.extent())
+
+
+@pytest.mark.parametrize("bad, found", [(np.nan, "nan"), (np.inf, "inf"), (-np.inf, "-inf")])
+def test_a_coarse_mask_holding_nan_or_infinity_is_refused_naming_where(bad, found):
+    raw = np.zeros(SHAPE, dtype=np.float32)
+    raw[10:20, 30:40] = 0.9
+    raw[12, 33] = bad
+    with pytest.raises(ValueError, match=rf"mask must be finite: it holds {found} at row 12, column 33"):
+        CoarseMask(raw)
+
+
+@pytest.mark.parametrize("raw", [np.full(SHAPE, 1 + 1j), [[1, 2], [3]], [[1, None]], np.full(SHAPE, None)],
+                         ids=["complex", "ragged", "none-inside", "objects"])
+def test_a_coarse_mask_of_other_than_booleans_or_real_numbers_is_a_value_error_naming_mask(raw):
+    with pytest.raises(ValueError, match=r"^mask"):
+        CoarseMask(raw)
