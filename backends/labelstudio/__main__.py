@@ -20,7 +20,7 @@ class _Gunicorn(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        return build_app()
+        return build_app(self.options["threads"])
 
 
 def main(argv=None) -> None:
@@ -29,10 +29,15 @@ def main(argv=None) -> None:
     parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("PORT", "9090")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "4")),
                         help="request threads; sessions live in this one process")
+    parser.add_argument("--timeout", type=int, default=int(os.environ.get("WORKER_TIMEOUT", "120")),
+                        help="seconds before gunicorn restarts a worker that stopped answering its arbiter")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
+    if args.threads < 3:
+        parser.error("--threads must be at least 3: downloads may use all but two")
     configure_logging(args.log_level)
-    _Gunicorn({"bind": f"{args.host}:{args.port}", "workers": 1, "threads": args.threads, "timeout": 0,
+    _Gunicorn({"bind": f"{args.host}:{args.port}", "workers": 1, "threads": args.threads, "timeout": args.timeout,
+               "graceful_timeout": 30, "limit_request_line": 8190, "limit_request_fields": 100,
                "worker_class": "gthread", "loglevel": args.log_level.lower(), "preload_app": True,
                "control_socket_disable": True}).run()
 

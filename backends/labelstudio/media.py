@@ -1,32 +1,58 @@
 """Task images from Label Studio: uploads, Local Storage, cloud storage, plain URLs.
 
-Resolution and caching are the SDK's ``get_local_path``; this module adds the
-credentials (``LABEL_STUDIO_URL`` + ``LABEL_STUDIO_API_KEY``, or what ``/setup`` told
-us), exchanges a personal access token for a short-lived access token, bounds the
-file size and turns every failure into ``ImageUnavailable`` with a secret-free message.
+Label Studio's URL forms are resolved as the SDK's ``get_local_path`` resolves them, but
+every download goes through ``focalxl.fetch`` (public addresses only, timeouts, a
+deadline, a streamed size cap) and is kept only in a small in-memory cache, and only
+once complete: the SDK's own download path buffers whole answers without a timeout and
+leaves them in its disk cache for good.
+
+- ``upload/...``, ``/data/upload/...``: ``<LS>/storage-data/uploaded/?filepath=upload/...``,
+  then ``<LS>/data/upload/...`` (as the SDK);
+- ``/data/local-files/?d=...``: read from ``LOCAL_FILES_DOCUMENT_ROOT`` when set and the
+  file is there (the SDK's path check), else from ``<LS>``;
+- ``s3://``, ``gs://``, ``azure-blob://``: ``<LS>/tasks/<id>/presign/?fileuri=...``, whose
+  redirect to the bucket is checked like any other hop;
+- ``http(s)://``: fetched as is. Other schemes (``file:``, ...) are refused.
+
+``<LS>`` is ``LABEL_STUDIO_URL`` (trusted by the fetch policy) or the host Label Studio
+announced with ``/setup`` (not trusted: it must be public or listed in
+``FOCALXL_FETCH_ALLOW``). The key goes only to ``<LS>``'s own origin.
 """
 from __future__ import annotations
 
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Dict, Optional
-from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
+from typing import Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
 
 import jwt
+from focalxl.fetch import FetchFailed, FetchPolicy, FetchRefused, FetchTooLarge, redact_url
 from label_studio_sdk import LabelStudio
-from label_studio_sdk._extensions.label_studio_tools.core.utils.io import get_local_path
+from label_studio_sdk._extensions.label_studio_tools.core.utils.io import (encode_presign_fileuri,
+                                                                          is_cloud_storage_uri,
+                                                                          resolve_local_storage_file)
 
-DEFAULT_MAX_BYTES = 256 * 1024 ** 2
+DEFAULT_CACHE_BYTES = 64 * 1024 ** 2
+SLOT_WAIT_S = 2.0
 
 
 class ImageUnavailable(ValueError):
-    """The task's image cannot be fetched or read."""
+    """The task's image cannot be fetched or read (422)."""
+
+
+class ImageRefused(ValueError):
+    """The fetch policy forbids the task's image URL (403)."""
 
 
 class ImageTooLarge(ValueError):
-    """The task's image is over the configured size limit."""
+    """The task's image is over a size limit (413)."""
+
+
+class FetchBusy(ValueError):
+    """Every fetch slot is taken by a download in progress (429)."""
 
 
 @dataclass(frozen=True)
@@ -38,50 +64,133 @@ class Server:
 
 
 class Media:
-    """Fetches task images with the configured or announced Label Studio credentials."""
+    """Fetches task images under one ``FetchPolicy`` with the configured or announced credentials."""
 
-    def __init__(self, server: Optional[Server] = None, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(self, server: Optional[Server] = None, policy: Optional[FetchPolicy] = None,
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, fetch_slots: int = 2):
         self.server = server
-        self.max_bytes = max_bytes
+        self.policy = policy or FetchPolicy()
+        if server is not None:
+            self.policy = self.policy.trusting(server.url)
+        self.cache_bytes = cache_bytes
+        self._cache: "OrderedDict[Tuple[str, str], bytes]" = OrderedDict()
+        self._slots = threading.BoundedSemaphore(fetch_slots)
+        self.fetch_slots = fetch_slots
         self._announced: Dict[str, Server] = {}
         self._access: Dict[str, tuple] = {}
         self._lock = threading.Lock()
 
+    @property
+    def max_bytes(self) -> int:
+        return self.policy.max_bytes
+
     @classmethod
-    def from_environment(cls) -> "Media":
-        """``LABEL_STUDIO_URL`` (or ``LABEL_STUDIO_HOST``) and ``LABEL_STUDIO_API_KEY`` (or ``..._ACCESS_TOKEN``)."""
+    def from_environment(cls, fetch_slots: int = 2) -> "Media":
+        """``LABEL_STUDIO_URL`` (or ``..._HOST``), ``LABEL_STUDIO_API_KEY`` (or ``..._ACCESS_TOKEN``), fetch settings."""
         url = os.environ.get("LABEL_STUDIO_URL") or os.environ.get("LABEL_STUDIO_HOST")
         key = os.environ.get("LABEL_STUDIO_API_KEY") or os.environ.get("LABEL_STUDIO_ACCESS_TOKEN")
-        if url and not url.startswith(("http://", "https://")):
-            raise ValueError(f"LABEL_STUDIO_URL must start with http:// or https://, got {url!r}")
-        max_bytes = int(os.environ.get("FOCALXL_MAX_IMAGE_BYTES", str(DEFAULT_MAX_BYTES)))
-        return cls(Server(url, key or "") if url else None, max_bytes)
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"LABEL_STUDIO_URL must start with http:// or https://, got {redact_url(url)!r}")
+        cache_mb = os.environ.get("FOCALXL_MEDIA_CACHE_MB", "")
+        cache = int(cache_mb) * 1024 ** 2 if cache_mb.strip() else DEFAULT_CACHE_BYTES
+        return cls(Server(url, key or "") if url else None, FetchPolicy.from_env(), cache, fetch_slots)
 
     def announce(self, project: str, hostname: object, access_token: object) -> None:
         """Remember the server and key Label Studio sent with ``/setup`` for ``project``."""
-        if isinstance(hostname, str) and hostname.startswith(("http://", "https://")) and isinstance(access_token, str):
+        if (isinstance(hostname, str) and hostname.lower().startswith(("http://", "https://"))
+                and isinstance(access_token, str)):
             with self._lock:
                 self._announced[project] = Server(hostname, access_token)
 
     def fetch(self, url: object, task_id: object, project: str, field: str) -> bytes:
         """The bytes of the image at ``url`` (the task's data field ``field``)."""
-        if not isinstance(url, str) or not url:
+        if not isinstance(url, str) or not url.strip():
             raise ImageUnavailable(f"{field} must be an image URL or path, got {type(url).__name__}")
         server = self.server or self._announced.get(project)
+        local = _local_file(url)
+        if local is not None:
+            return self._read_local(local, field)
+        key = (server.url if server else "", url)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        if not self._slots.acquire(timeout=SLOT_WAIT_S):
+            raise FetchBusy(f"{field}: all {self.fetch_slots} fetch slots are busy with downloads; try again "
+                            f"(slots are THREADS - 2, FOCALXL_FETCH_DEADLINE bounds each download)")
         try:
-            path = get_local_path(url, hostname=server.url if server else None,
-                                  access_token=self._token(server) if server else None,
-                                  task_id=task_id if isinstance(task_id, int) else None)
+            data = self._download(url, task_id, server, field)
+        finally:
+            self._slots.release()
+        self._remember(key, data)
+        return data
+
+    def _download(self, url: str, task_id: object, server: Optional[Server], field: str) -> bytes:
+        candidates = self._candidates(url, task_id, server, field)
+        try:
+            for i, candidate in enumerate(candidates):
+                try:
+                    return self.policy.fetch(candidate, headers=self._headers(candidate, server))
+                except FetchFailed:
+                    if i + 1 == len(candidates):
+                        raise
+        except FetchTooLarge as error:
+            raise ImageTooLarge(f"{field}: {error}") from None
+        except FetchRefused as error:
+            raise ImageRefused(f"{field}: refused: {error}") from None
+        except FetchFailed as error:
+            raise ImageUnavailable(f"{field}: cannot fetch {error}") from None
+        raise ImageUnavailable(f"{field}: cannot fetch {redact_url(url)}")
+
+    def _candidates(self, url: str, task_id: object, server: Optional[Server], field: str) -> List[str]:
+        """The URLs to try for a task data value, in order (Label Studio's forms resolved against its host)."""
+        if url.startswith(("upload", "/upload")):
+            url = "/data" + ("" if url.startswith("/") else "/") + url
+        relative = url.startswith("/") or is_cloud_storage_uri(url)
+        if not relative:
+            return [url]
+        if server is None:
+            raise ImageUnavailable(f"{field}: {redact_url(url)} is a Label Studio path; set LABEL_STUDIO_URL and "
+                                   f"LABEL_STUDIO_API_KEY so the backend can fetch it")
+        host = server.url.rstrip("/")
+        if is_cloud_storage_uri(url):
+            if isinstance(task_id, bool) or not isinstance(task_id, int):
+                raise ImageUnavailable(f"{field}: a cloud storage URI needs the task's integer id")
+            return [f"{host}/tasks/{task_id}/presign/?fileuri={encode_presign_fileuri(url)}"]
+        if url.startswith("/data/upload/"):
+            path = url[len("/data/"):]
+            return [f"{host}/storage-data/uploaded/?filepath={path}", f"{host}/data/{path}"]
+        return [host + url]
+
+    def _headers(self, url: str, server: Optional[Server]) -> Dict[str, str]:
+        if server is None or not server.api_key or _origin(url) != _origin(server.url):
+            return {}
+        token = self._token(server)
+        scheme = "Bearer" if _is_jwt(token) else "Token"
+        return {"Authorization": f"{scheme} {token}"}
+
+    def _read_local(self, path: str, field: str) -> bytes:
+        try:
             size = os.path.getsize(path)
             if size > self.max_bytes:
-                raise ImageTooLarge(f"{field}: the image file has {size} bytes, over the limit of {self.max_bytes}")
+                raise ImageTooLarge(f"{field}: the Local Storage file has {size} bytes, over the limit of "
+                                    f"{self.max_bytes} (FOCALXL_MAX_IMAGE_BYTES)")
             with open(path, "rb") as file:
-                return file.read()
-        except ImageTooLarge:
-            raise
-        except Exception as error:  # network, HTTP, storage and path errors all mean the same here
-            raise ImageUnavailable(f"{field}: cannot fetch {redact(url)}: {type(error).__name__}: "
-                                   f"{_first_line(error, url)}") from None
+                return file.read(self.max_bytes + 1)[:self.max_bytes]
+        except OSError as error:
+            raise ImageUnavailable(f"{field}: cannot read the Local Storage file: {error.strerror}") from None
+
+    def _remember(self, key: Tuple[str, str], data: bytes) -> None:
+        if len(data) > self.cache_bytes:
+            return
+        with self._lock:
+            self._cache[key] = data
+            self._cache.move_to_end(key)
+            total = sum(len(v) for v in self._cache.values())
+            while total > self.cache_bytes:
+                _, dropped = self._cache.popitem(last=False)
+                total -= len(dropped)
 
     def _token(self, server: Server) -> str:
         """The API key, or an access token for a personal access token (a JWT refresh token)."""
@@ -89,28 +198,43 @@ class Media:
             claims = jwt.decode(server.api_key, options={"verify_signature": False})
         except jwt.PyJWTError:
             return server.api_key
-        if claims.get("token_type") != "refresh":
-            return server.api_key
+        if claims.get("token_type") != "refresh" or server is not self.server:
+            return server.api_key   # only the configured (trusted) LABEL_STUDIO_URL is asked for an exchange
         with self._lock:
             token, expires = self._access.get(server.api_key, ("", 0.0))
         if time.time() < expires - 30:
             return token
-        access = LabelStudio(base_url=server.url, api_key=server.api_key).tokens.refresh(refresh=server.api_key).access
+        try:
+            client = LabelStudio(base_url=server.url, api_key=server.api_key, timeout=self.policy.deadline)
+            access = client.tokens.refresh(refresh=server.api_key).access
+        except Exception as error:  # the SDK raises httpx and API errors of its own
+            raise ImageUnavailable(f"cannot exchange LABEL_STUDIO_API_KEY for an access token: "
+                                   f"{type(error).__name__}") from None
         expires = jwt.decode(access, options={"verify_signature": False}).get("exp", time.time() + 60)
         with self._lock:
             self._access[server.api_key] = (access, float(expires))
         return access
 
 
-def redact(url: str) -> str:
-    """``url`` without query values other than Local Storage's ``d`` (presigned URLs carry signatures)."""
-    parts = urlparse(url)
-    if not parts.query:
-        return url
-    query = {k: (v if k == "d" else ["***"]) for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-    return urlunparse(parts._replace(query=urlencode(query, doseq=True, safe="*/")))
+def _local_file(url: str) -> Optional[str]:
+    """The path of a Local Storage URL under ``LOCAL_FILES_DOCUMENT_ROOT`` when the file is there."""
+    if not (url.startswith("/data/") and "?d=" in url):
+        return None
+    try:
+        path = resolve_local_storage_file(url)
+    except (ValueError, FileNotFoundError):
+        return None
+    return path if path and os.path.isfile(path) else None
 
 
-def _first_line(error: Exception, url: str) -> str:
-    text = str(error).splitlines()[0] if str(error) else ""
-    return text.replace(url, redact(url))[:300]
+def _origin(url: str) -> Tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()
+
+
+def _is_jwt(token: str) -> bool:
+    try:
+        jwt.get_unverified_header(token)
+        return True
+    except jwt.PyJWTError:
+        return False

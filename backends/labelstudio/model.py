@@ -8,9 +8,11 @@ rectangle the task already has.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Hashable, Iterator, List, Optional, Sequence
 
 import focalxl
 import numpy as np
@@ -19,6 +21,7 @@ from focalxl.image_files import decode_image, read_header
 
 from focalxl.formats import labelstudio_brush as brush
 from .label_config import BrushControl, brush_control
+from .limits import Limits
 from .media import ImageTooLarge, Media
 from .orientation import apply_exif, rotate
 from .regions import Region, brush_mask, read_context, read_region, to_interaction
@@ -47,39 +50,78 @@ class Picture:
         return rotate(self._stored, rotation)
 
 
+class SessionLocks:
+    """One lock per annotated object, so requests on it run one at a time (held only while in use)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._held: Dict[Hashable, list] = {}
+
+    @contextmanager
+    def hold(self, key: Hashable) -> Iterator[None]:
+        with self._lock:
+            entry = self._held.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._held[key]
+
+
 class Backend:
     """Segments Label Studio tasks with one loaded ``focalxl.Segmenter``."""
 
     def __init__(self, segmenter: focalxl.Segmenter, media: Media, model_version: str,
-                 store: Optional[focalxl.SessionStore] = None):
+                 store: Optional[focalxl.SessionStore] = None, limits: Optional[Limits] = None):
         self.segmenter = segmenter
         self.media = media
         self.model_version = model_version
         self.store = store or focalxl.SessionStore()
+        self.limits = limits or Limits()
+        self.locks = SessionLocks()
 
     def predict(self, tasks: Any, label_config: Any, context: Any, project: str) -> List[Any]:
         """One entry per task: a prediction dict (interactive) or a list of them (batch)."""
         if not isinstance(tasks, list) or not tasks:
             raise ValueError("tasks must be a non-empty list of task objects")
+        self.limits.check_tasks(len(tasks))
         for i, task in enumerate(tasks):
-            if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-                raise ValueError(f"tasks[{i}] must be an object with a 'data' object")
+            _check_task(task, f"tasks[{i}]")
         if context is None:
-            return [self.pre_annotate(task, label_config, project) for task in tasks]
+            rectangles = [[r for r in _task_regions(task) if r.kind == "rectangle"] for task in tasks]
+            self.limits.check_prompts(sum(map(len, rectangles)), "rectangles in tasks[].annotations and predictions")
+            return [self.pre_annotate(task, found, label_config, project) for task, found in zip(tasks, rectangles)]
+        if isinstance(context, dict) and isinstance(context.get("result"), list):
+            self.limits.check_prompts(len(context["result"]), "params.context.result")
         regions = read_context(context)
         if not regions:   # the last region was deleted: nothing to suggest, and not an error either
             return [self._prediction([], 0.0)]
         return [self.interact(tasks[0], label_config, regions, project)]
 
     def interact(self, task: dict, label_config: Any, regions: List[Region], project: str) -> dict:
-        """Refine the object of the regions' label and answer with its brush mask."""
+        """Refine the object of the regions' label and answer with its brush mask.
+
+        Requests on one object (project, task, image, label, rotation) run one at a time
+        on its session, so a repeated or overlapping request gets the mask a sequential
+        run would give.
+        """
         latest = regions[-1]
         control = brush_control(label_config, latest.to_name, latest.label)
-        picture = self._picture(task, control, project)
+        picture = self._picture(task, control, project)   # fetched outside the lock: a slow URL blocks no one else
+        label = control.label_for(latest.label)
+        with self.locks.hold((project, task.get("id"), control.to_name, label, latest.rotation)):
+            return self._refine(task, control, label, regions, picture)
+
+    def _refine(self, task: dict, control: BrushControl, label: Optional[str], regions: List[Region],
+                picture: Picture) -> dict:
+        latest = regions[-1]
         image = picture.displayed(latest.rotation)
         height, width = image.shape[:2]
         interactions = [to_interaction(region, width, height) for region in regions]
-        label = control.label_for(latest.label)
         start = self._start_mask(task, control, label, latest.rotation, width, height)
         key = (task.get("id"), latest.rotation, control.to_name, label,
                None if start is None else focalxl.image_digest(np.packbits(start)))
@@ -93,14 +135,14 @@ class Backend:
         result = session.result()
         for interaction in todo:
             result = session.add(interaction)
+        self.store.update(picture.digest, key)   # the session grew; dropped if it outgrew the cap
         logger.info("task %s: %d new of %d interactions, mask of %d pixels", task.get("id"), len(todo),
                     len(interactions), int(result.mask.sum()))
         return self._prediction([self._brush_result(control, label, result.mask, result.score, latest.rotation)],
                                 result.score)
 
-    def pre_annotate(self, task: dict, label_config: Any, project: str) -> List[dict]:
+    def pre_annotate(self, task: dict, rectangles: List[Region], label_config: Any, project: str) -> List[dict]:
         """One brush mask per rectangle of the task's annotations and predictions; ``[]`` when none."""
-        rectangles = [r for r in _task_regions(task) if r.kind == "rectangle"]
         if not rectangles:
             return []
         control = brush_control(label_config, rectangles[0].to_name)
@@ -128,6 +170,7 @@ class Backend:
         for annotation in reversed(task.get("annotations") or []):
             regions = [r for r in _regions(annotation, "annotation") if r.kind == "brush" and r.label == label
                        and r.to_name in (None, control.to_name)]
+            self.limits.check_prompts(len(regions), f"brush regions of {label!r} in the task's newest annotation")
             masks = []
             for region in regions:
                 try:
@@ -164,6 +207,18 @@ def _same(a: focalxl.Interaction, b: focalxl.Interaction) -> bool:
     if isinstance(a, focalxl.CoarseMask) and isinstance(b, focalxl.CoarseMask):
         return np.array_equal(a.mask, b.mask)
     return a == b
+
+
+def _check_task(task: Any, field: str) -> None:
+    """The parts of a task the backend reads have the types Label Studio sends."""
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        raise ValueError(f"{field} must be an object with a 'data' object")
+    task_id = task.get("id")
+    if task_id is not None and (isinstance(task_id, bool) or not isinstance(task_id, (int, str))):
+        raise ValueError(f"{field}.id must be an integer, got {type(task_id).__name__}")
+    for source in ("annotations", "predictions"):
+        if task.get(source) is not None and not isinstance(task[source], list):
+            raise ValueError(f"{field}.{source} must be a list, got {type(task[source]).__name__}")
 
 
 def _task_regions(task: dict) -> List[Region]:

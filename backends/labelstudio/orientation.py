@@ -33,7 +33,7 @@ def apply_exif(image: np.ndarray, orientation: int) -> np.ndarray:
 def normalise_rotation(degrees: object, field: str = "image_rotation") -> int:
     """A rotation in degrees as 0, 90, 180 or 270 (clockwise); ``ValueError`` otherwise."""
     if isinstance(degrees, bool) or not isinstance(degrees, (int, float)) or degrees % 90:
-        raise ValueError(f"{field} must be a multiple of 90 degrees, got {degrees!r}")
+        raise ValueError(f"{field} must be a multiple of 90 degrees, got {degrees!r:.60}")
     return int(degrees) % 360
 
 

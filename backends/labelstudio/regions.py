@@ -38,9 +38,9 @@ def read_region(item: Any, field: str) -> Region:
     """A result item as a ``Region``; ``ValueError`` naming ``field`` when malformed."""
     if not isinstance(item, dict):
         raise ValueError(f"{field} must be an object")
-    kind = KINDS.get(item.get("type"))
+    kind = KINDS.get(item.get("type")) if isinstance(item.get("type"), str) else None
     if kind is None:
-        raise ValueError(f"{field}.type must be one of {', '.join(sorted(KINDS))}, got {item.get('type')!r}")
+        raise ValueError(f"{field}.type must be one of {', '.join(sorted(KINDS))}, got {_shown(item.get('type'))}")
     value = item.get("value")
     if not isinstance(value, dict):
         raise ValueError(f"{field}.value must be an object")
@@ -49,7 +49,7 @@ def read_region(item: Any, field: str) -> Region:
         raise ValueError(f"{field}.value.{item['type']} must be a list of label names")
     positive = item.get("is_positive", True)
     if not isinstance(positive, bool):
-        raise ValueError(f"{field}.is_positive must be true or false, got {positive!r}")
+        raise ValueError(f"{field}.is_positive must be true or false, got {_shown(positive)}")
     size = None
     if "original_width" in item or "original_height" in item:
         width, height = item.get("original_width"), item.get("original_height")
@@ -92,6 +92,8 @@ def brush_mask(region: Region, width: int, height: int, rotation: Optional[int] 
         raise ValueError(f"{region.field}.value must hold a brush 'rle' (format 'rle')")
     turn = 0 if rotation is None else (rotation - region.rotation) % 360
     drawn_w, drawn_h = region.original_size or ((height, width) if turn % 180 else (width, height))
+    if ((drawn_h, drawn_w) if turn % 180 else (drawn_w, drawn_h)) != (width, height):   # before decoding anything
+        raise ValueError(f"{region.field}: a {drawn_w}x{drawn_h} brush does not fit the {width}x{height} image")
     try:
         mask = rotate(brush.decode(value["rle"], drawn_h, drawn_w), turn)
     except ValueError as error:
@@ -109,20 +111,35 @@ def _check_size(region: Region, width: int, height: int) -> None:
 
 
 def _percent(value: dict, key: str, field: str) -> float:
-    number = value.get(key)
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-        raise ValueError(f"{field}.{key} must be a number (percent of the image size), got {number!r}")
+    number = _number(value.get(key), f"{field}.{key}", "a number (percent of the image size)")
     if not 0 <= number <= 100:
         raise ValueError(f"{field}.{key} must be within 0..100 percent, got {number:g}")
-    return float(number)
+    return number
+
+
+def _number(value: Any, field: str, what: str) -> float:
+    """``value`` as a finite float; ``ValueError`` naming ``field`` for anything else (``10**400`` included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{field} must be {what}, got {_shown(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"{field} must be {what}, got a number too large for a float") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{field} must be {what}, got {number}")
+    return number
+
+
+def _shown(value: Any) -> str:
+    """A short ``repr`` for error messages (request values can be huge)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** 30 else f"an integer of {len(str(value))} digits"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _box(value: dict, field: str, width: int, height: int) -> focalxl.Box:
     x, y = _percent(value, "x", field) * width / 100, _percent(value, "y", field) * height / 100
     w, h = _percent(value, "width", field) * width / 100, _percent(value, "height", field) * height / 100
-    angle = value.get("rotation", 0) or 0
-    if isinstance(angle, bool) or not isinstance(angle, (int, float)) or not math.isfinite(angle):
-        raise ValueError(f"{field}.rotation must be a number of degrees, got {angle!r}")
+    angle = _number(value.get("rotation", 0) or 0, f"{field}.rotation", "a number of degrees") % 360
     cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
     corners = [(x + dx * cos - dy * sin, y + dx * sin + dy * cos) for dx, dy in ((0, 0), (w, 0), (w, h), (0, h))]
     xs = [min(max(cx, 0.0), width) for cx, _ in corners]

@@ -15,9 +15,11 @@ import time
 from typing import Any, Optional, Tuple
 
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from focalxl.store import SessionTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .media import ImageTooLarge, ImageUnavailable
+from .limits import LimitExceeded, Limits
+from .media import FetchBusy, ImageRefused, ImageTooLarge, ImageUnavailable
 from .model import Backend
 
 logger = logging.getLogger(__name__)
@@ -25,8 +27,12 @@ logger = logging.getLogger(__name__)
 TRAIN_EVENTS = {"ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATION_DELETED", "START_TRAINING"}
 
 
+STATUS = ((LimitExceeded, None), (ImageTooLarge, 413), (ImageRefused, 403), (FetchBusy, 429),
+          (ImageUnavailable, 422))
+
+
 class Metrics:
-    """Request counts and time spent, per endpoint."""
+    """Request counts and time spent, per route template (a bounded set: unknown paths count as one)."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -45,13 +51,24 @@ class Metrics:
 
 
 def create_app(backend: Backend, basic_auth: Optional[Tuple[str, str]] = None) -> Flask:
-    """The Flask app; ``basic_auth`` defaults to ``BASIC_AUTH_USER``/``BASIC_AUTH_PASS`` (empty: none)."""
+    """The Flask app; ``basic_auth`` defaults to ``BASIC_AUTH_USER``/``BASIC_AUTH_PASS`` (empty: none).
+
+    Every route, ``/metrics`` included, is behind the same auth; bodies are read under
+    ``backend.limits`` (size, JSON depth).
+    """
     if basic_auth is None:
         basic_auth = (os.environ.get("BASIC_AUTH_USER", ""), os.environ.get("BASIC_AUTH_PASS", ""))
     if not all(basic_auth):
         basic_auth = None
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = backend.limits.max_body_bytes
     metrics = Metrics()
+
+    def _body() -> dict:
+        body: Any = backend.limits.read_json(request.get_data(cache=False))
+        if not isinstance(body, dict):
+            raise ValueError("the request body must be a JSON object")
+        return body
 
     @app.before_request
     def check_auth():
@@ -66,15 +83,24 @@ def create_app(backend: Backend, basic_auth: Optional[Tuple[str, str]] = None) -
     @app.after_request
     def record(response):
         seconds = time.perf_counter() - request.environ.get("focalxl.start", time.perf_counter())
-        metrics.record(request.path, response.status_code, seconds)
-        logger.info("%s %s -> %d in %.3f s", request.method, request.path, response.status_code, seconds)
+        route = request.url_rule.rule if request.url_rule is not None else "<other>"
+        metrics.record(route, response.status_code, seconds)
+        logger.info("%s %s -> %d in %.3f s", request.method, route, response.status_code, seconds)
         return response
 
     @app.errorhandler(ValueError)
     def bad_input(error: ValueError):
-        status = 413 if isinstance(error, ImageTooLarge) else 422 if isinstance(error, ImageUnavailable) else 400
-        logger.warning("%s %s: %d %s", request.method, request.path, status, error)
-        return jsonify(status=status, detail=str(error)), status
+        status = _status(error)
+        detail = f"{error} (FOCALXL_SESSION_MB)" if isinstance(error, SessionTooLarge) else str(error)
+        logger.warning("%s %s: %d %s", request.method, request.path, status, detail)
+        response = jsonify(status=status, detail=detail)
+        if status == 429:
+            response.headers["Retry-After"] = "2"
+        return response, status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        return jsonify(status=413, detail=backend.limits.body_message(request.content_length)), 413
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -109,6 +135,8 @@ def create_app(backend: Backend, basic_auth: Optional[Tuple[str, str]] = None) -
     @app.post("/webhook")
     def webhook():
         action = _body().get("action")
+        if not isinstance(action, str):
+            raise ValueError(f"action must be an event name (a string), got {type(action).__name__}")
         if action not in TRAIN_EVENTS:
             return jsonify(status="Unknown event", action=action)
         return jsonify(status="ok", detail="focalxl refines interactively and does not train on annotations")
@@ -124,11 +152,16 @@ def create_app(backend: Backend, basic_auth: Optional[Tuple[str, str]] = None) -
     return app
 
 
-def _body() -> dict:
-    body: Any = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise ValueError("the request body must be a JSON object")
-    return body
+def _status(error: ValueError) -> int:
+    """The HTTP status of a refused request: 4xx by the error's kind (400 when nothing more specific)."""
+    if isinstance(error, LimitExceeded):
+        return error.status
+    if isinstance(error, SessionTooLarge):
+        return 413
+    for kind, status in STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
 
 
 def _project_id(project: Any) -> str:
@@ -141,7 +174,7 @@ def _authorised(header: str, expected: Tuple[str, str]) -> bool:
     if scheme.lower() != "basic":
         return False
     try:
-        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (ValueError, UnicodeDecodeError):
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).partition(b":")
+    except ValueError:   # not base64, or not ASCII at all
         return False
-    return hmac.compare_digest(user, expected[0]) & hmac.compare_digest(password, expected[1])
+    return hmac.compare_digest(user, expected[0].encode()) & hmac.compare_digest(password, expected[1].encode())

@@ -36,15 +36,24 @@ def encode(mask: np.ndarray) -> List[int]:
 
 
 def decode(rle: Sequence[int], height: int, width: int) -> np.ndarray:
-    """RLE -> ``bool[height, width]``, true where the alpha byte is non-zero."""
-    values = decode_values(rle)
-    if values.size != 4 * height * width:
-        raise ValueError(f"rle holds {values.size} values, expected {4 * height * width} for a {width}x{height} image")
-    return values.reshape(height, width, 4)[:, :, 3] != 0
+    """RLE -> ``bool[height, width]``, true where the alpha byte is non-zero.
+
+    The header's length must be the image's ``4 * height * width`` values; it is checked
+    before anything is allocated, so a header claiming more costs nothing.
+    """
+    reader, num, sizes = _open(rle)
+    if num != 4 * height * width:
+        raise ValueError(f"rle holds {num} values, expected {4 * height * width} for a {width}x{height} image")
+    return _decode_chunks(reader, num, sizes).reshape(height, width, 4)[:, :, 3] != 0
 
 
 def decode_values(rle: Sequence[int]) -> np.ndarray:
     """RLE -> the flat ``uint8`` values it encodes (any mix of repeat and literal chunks)."""
+    return _decode_chunks(*_open(rle))
+
+
+def _open(rle: Sequence[int]):
+    """A reader past the header, the header's value count and run sizes."""
     data = _as_bytes(rle)
     reader = _BitReader(data)
     num = reader.read(32)
@@ -54,6 +63,10 @@ def decode_values(rle: Sequence[int]) -> np.ndarray:
         raise ValueError(f"rle word size is {word_size}, Label Studio brushes use {WORD_SIZE}")
     if num > 8 * len(data) * (1 << 16):
         raise ValueError(f"rle header claims {num} values, more than {len(data)} bytes can hold")
+    return reader, num, sizes
+
+
+def _decode_chunks(reader: "_BitReader", num: int, sizes: List[int]) -> np.ndarray:
     out = np.zeros(num, dtype=np.uint8)
     i = 0
     while i < num:

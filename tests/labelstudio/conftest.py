@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import focalxl
 import pytest
+from focalxl.fetch import FetchPolicy
 from focalxl.labelstudio.media import Media
 from focalxl.labelstudio.model import Backend
 from focalxl.labelstudio.server import create_app
@@ -23,8 +24,14 @@ def disk(helpers):
 
 
 @pytest.fixture
-def backend(segmenter) -> Backend:
-    return Backend(segmenter, Media(), "focalxl-test", focalxl.SessionStore())
+def media(image_server) -> Media:
+    """Media that trusts the test image host (it is on 127.0.0.1, which the fetch policy refuses by default)."""
+    return Media(policy=FetchPolicy(allow=(f"127.0.0.1:{image_server.port}",)))
+
+
+@pytest.fixture
+def backend(segmenter, media) -> Backend:
+    return Backend(segmenter, media, "focalxl-test", focalxl.SessionStore())
 
 
 @pytest.fixture

@@ -73,3 +73,16 @@ def test_malformed_streams_raise_value_errors_naming_the_problem(rle, words):
 def test_decode_checks_the_image_size():
     with pytest.raises(ValueError, match="expected 28 for a 7x1 image"):
         brush.decode(brush.encode(np.zeros((2, 3), bool)), 1, 7)
+
+
+def test_a_header_claiming_more_values_than_the_image_is_refused_before_allocating():
+    import tracemalloc
+    claim = brush.encode(np.ones((8192, 8192), bool))   # 268 M values, a few hundred bytes of RLE
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="expected 40000 for a 100x100 image"):
+            brush.decode(claim, 100, 100)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 ** 2

@@ -147,7 +147,7 @@ def test_exif_orientation_and_image_rotation_follow_what_the_browser_shows(clien
     ({"tasks": [{"id": 1, "data": {"img": "x"}}], "label_config": LABEL_CONFIG,
       "params": {"context": {"result": [keypoint(5, 5, 10, 10)]}}}, 400, "task.data.image"),
     ({"tasks": [{"id": 1, "data": {"image": "http://127.0.0.1:9/missing.png"}}], "label_config": LABEL_CONFIG,
-      "params": {"context": {"result": [keypoint(5, 5, 10, 10)]}}}, 422, "cannot fetch"),
+      "params": {"context": {"result": [keypoint(5, 5, 10, 10)]}}}, 403, "loopback"),
     ({"tasks": [{"id": 1, "data": {"image": "x"}}], "label_config": LABEL_CONFIG,
       "params": {"context": {"result": [{"type": "polygonlabels", "value": {}}]}}}, 400, "context.result[0].type"),
     ({"tasks": [{"id": 1, "data": {"image": "x"}}], "label_config": LABEL_CONFIG,
@@ -174,13 +174,12 @@ def test_malformed_keypoint_and_foreign_image_size_are_rejected(client, image_se
     assert client.post("/predict", data=b"not json", content_type="application/json").status_code == 400
 
 
-def test_huge_image_is_413_without_decoding_it(image_server, segmenter):
+def test_huge_image_is_413_without_decoding_it(image_server, segmenter, media):
     import focalxl
-    from focalxl.labelstudio.media import Media
     from focalxl.labelstudio.model import Backend
     from focalxl.labelstudio.server import create_app
     small = focalxl.Segmenter(segmenter.predictor, max_pixels=10_000)
-    client = create_app(Backend(small, Media(), "v"), basic_auth=("", "")).test_client()
+    client = create_app(Backend(small, media, "v"), basic_auth=("", "")).test_client()
     task = {"id": 11, "data": {"image": image_server.put_image(np.zeros((200, 200, 3), np.uint8))}}
     response = client.post("/predict", json=predict_body(task, {"result": [keypoint(5, 5, 200, 200)]}))
     assert response.status_code == 413 and "40000 pixels" in response.get_json()["detail"]
