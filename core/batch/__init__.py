@@ -36,4 +36,22 @@ def annotate_coco(annotations: str, images: str, out: str, prompt: str = "auto",
     options = options or RunOptions(journal=default_journal(out))
     source = CocoSource(annotations, images, prompt, limit)
     data = source.read()
-    return run_job(source.works(data), CocoSink(data, out), options)
+    return run_job(source.works(data), lambda journal: CocoSink(data, out), options)
+
+
+def annotate_labelstudio(project: int, prompt: str = "auto", limit: Optional[int] = None,
+                         options: Optional[RunOptions] = None, model_version: Optional[str] = None,
+                         url: Optional[str] = None, api_key: Optional[str] = None) -> Summary:
+    """Segment the regions of a Label Studio project's tasks; create one prediction per task.
+
+    ``url``/``api_key`` default to ``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY``.
+    """
+    from .sinks.labelstudio import LabelStudioSink
+    from .sources.labelstudio import LabelStudioSource, Server
+
+    options = options or RunOptions(journal=f"labelstudio-project-{project}.journal.sqlite")
+    server = Server(url.rstrip("/"), api_key or "") if url else Server.from_environment()
+    version = model_version or f"focalxl-{options.model.preset}"
+    source = LabelStudioSource(server, project, version, prompt, limit)
+    control = source.control()
+    return run_job(source.works(control), lambda journal: LabelStudioSink(server, control, version, journal), options)

@@ -7,7 +7,7 @@ is completed (the sinks make a delivery idempotent). Failed items are retried on
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterator, List, Optional, Protocol, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 from . import prompts
 from .journal import Journal
@@ -43,8 +43,11 @@ class RunOptions:
     progress: bool = True
 
 
-def run_job(works: Sequence[ImageWork], sink: Sink, options: RunOptions) -> Summary:
-    """Segment what the journal does not have yet, deliver every image, return the summary."""
+def run_job(works: Sequence[ImageWork], make_sink: Callable[[Journal], Sink], options: RunOptions) -> Summary:
+    """Segment what the journal does not have yet, deliver every image, return the summary.
+
+    ``make_sink`` builds the sink on the job's journal (sinks that upload record there).
+    """
     if options.engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {options.engine!r}")
     if options.workers < 1:
@@ -53,6 +56,7 @@ def run_job(works: Sequence[ImageWork], sink: Sink, options: RunOptions) -> Summ
         replace(options.model, threads=threads_per_worker(options.workers))
     journal = Journal(options.journal)
     try:
+        sink = make_sink(journal)
         digests = {item.key: prompts.digest(item.prompt, model.identity) for work in works for item in work.items}
         done = journal.done(digests.items())
         todo, finished = _split(works, done)

@@ -89,15 +89,19 @@ def options_from(args: argparse.Namespace, journal: str) -> RunOptions:
 
 
 def run(args: argparse.Namespace):
-    from . import annotate_coco, annotate_cvat, annotate_labelstudio
-
     if args.source == "coco":
+        from . import annotate_coco
+
         return annotate_coco(args.annotations, args.images, args.out, args.prompt, args.limit,
                              options_from(args, default_journal(args.out)))
     if args.source == "labelstudio":
+        from . import annotate_labelstudio
+
         options = options_from(args, f"labelstudio-project-{args.project}.journal.sqlite")
         return annotate_labelstudio(args.project, prompt=args.prompt, limit=args.limit, options=options,
                                     model_version=args.model_version)
+    from . import annotate_cvat
+
     journal = default_journal(args.export) if args.export else f"cvat-task-{args.task}.journal.sqlite"
     return annotate_cvat(args.task, export=args.export, prompt=args.prompt, limit=args.limit,
                          options=options_from(args, journal))

@@ -7,7 +7,7 @@ per item, the item's prompt applied, a compressed RLE (or the failure's reason) 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Protocol, Tuple
 
@@ -18,11 +18,13 @@ from ..formats import coco_rle
 from ..overlays import alpha_png, overlay
 from . import prompts
 
+
 class ImageSource(Protocol):
     """Where an image comes from; picklable, loaded in the worker."""
 
     def load(self) -> np.ndarray:
         """The RGB ``uint8[H, W, 3]`` pixels the prompts refer to; ``ValueError`` with the reason."""
+
 
 @dataclass(frozen=True)
 class ImageFile:
@@ -35,6 +37,7 @@ class ImageFile:
         return image_files.decode_image(image_files.read_bytes(self.path, Path(self.path).name),
                                         Path(self.path).name, self.max_pixels)
 
+
 @dataclass(frozen=True)
 class Item:
     """One object to segment: its stable key in the source, its prompt and its label."""
@@ -43,6 +46,7 @@ class Item:
     prompt: dict                   # see focalxl.batch.prompts
     label: object = None
     failure: Optional[str] = None  # set when the source could not make a prompt (recorded, not run)
+
 
 @dataclass(frozen=True)
 class ImageWork:
@@ -53,6 +57,7 @@ class ImageWork:
     image: ImageSource
     items: Tuple[Item, ...]
     size: Optional[Tuple[int, int]] = None   # (height, width) when the source knows it
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -67,6 +72,7 @@ class Outcome:
     def ok(self) -> bool:
         return self.reason is None
 
+
 @dataclass(frozen=True)
 class Pictures:
     """Folders for the optional alpha mattes and overlays (``None``: not written)."""
@@ -74,21 +80,23 @@ class Pictures:
     alpha_dir: Optional[str] = None
     overlay_dir: Optional[str] = None
 
+
 def segment_image(segmenter, work: ImageWork, pictures: Pictures = Pictures()) -> List[Outcome]:
     """Segment every item of ``work`` with ``segmenter``; failures become outcomes, never exceptions."""
+    failed = {item.key: Outcome(item.key, reason=item.failure) for item in work.items if item.failure is not None}
+    if len(failed) == len(work.items):
+        return [failed[item.key] for item in work.items]
     try:
         image = work.image.load()
+        if work.size is not None and image.shape[:2] != tuple(work.size):
+            raise ValueError(f"{image.shape[1]}x{image.shape[0]} pixels, the source says "
+                             f"{work.size[1]}x{work.size[0]}")
     except (ValueError, OSError) as error:
-        return [Outcome(item.key, reason=f"image: {error}") for item in work.items]
-    if work.size is not None and image.shape[:2] != tuple(work.size):
-        reason = (f"image: {image.shape[1]}x{image.shape[0]} pixels, the source says "
-                  f"{work.size[1]}x{work.size[0]}")
-        return [Outcome(item.key, reason=reason) for item in work.items]
-    return [_segment_item(segmenter, image, work, item, pictures) for item in work.items]
+        return [failed.get(item.key) or Outcome(item.key, reason=f"image: {error}") for item in work.items]
+    return [failed.get(item.key) or _segment_item(segmenter, image, item, pictures) for item in work.items]
 
-def _segment_item(segmenter, image: np.ndarray, work: ImageWork, item: Item, pictures: Pictures) -> Outcome:
-    if item.failure is not None:
-        return Outcome(item.key, reason=item.failure)
+
+def _segment_item(segmenter, image: np.ndarray, item: Item, pictures: Pictures) -> Outcome:
     try:
         interactions = prompts.to_interactions(item.prompt)
         session = segmenter.new_session(image)
@@ -101,6 +109,7 @@ def _segment_item(segmenter, image: np.ndarray, work: ImageWork, item: Item, pic
     _write_pictures(pictures, image, result, interactions, item.key)
     return Outcome(item.key, coco_rle.encode(result.mask), float(result.score))
 
+
 def _write_pictures(pictures: Pictures, image: np.ndarray, result, interactions, key: str) -> None:
     name = picture_name(key)
     if pictures.alpha_dir is not None:
@@ -108,9 +117,11 @@ def _write_pictures(pictures: Pictures, image: np.ndarray, result, interactions,
     if pictures.overlay_dir is not None:
         write_png_atomically(Path(pictures.overlay_dir) / f"{name}.png", overlay(image, result.mask, interactions))
 
+
 def picture_name(key: str) -> str:
     """A file name for an item key: ``coco/ann/17`` -> ``coco-ann-17``."""
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in key)
+
 
 def write_png_atomically(path: Path, picture: np.ndarray) -> None:
     """Write a PNG next to its final name, then rename: a reader never sees half a file."""
