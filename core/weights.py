@@ -21,6 +21,7 @@ DEFAULT_DIR_VARIABLE = "FOCALXL_WEIGHTS"
 CLICKSEG_DRIVE = "https://drive.google.com/drive/folders/1XzUlpPqbzAyMt009HVpEeW31ln1FeXfX"
 CLICKSEG_MIRROR = "https://github.com/supervisely-ecosystem/serve-clickseg/releases/download/v1.1.12/"
 SAM_RELEASE = "https://dl.fbaipublicfiles.com/segment_anything/"
+SAM2_RELEASE = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
 
 
 class WeightsError(Exception):
@@ -44,6 +45,13 @@ def _sam(variant: str, file_name: str, size: int, sha256: str) -> WeightFile:
                       "Meta AI, segment-anything README (model checkpoints)")
 
 
+def _sam2(variant: str, size: int, sha256: str) -> WeightFile:
+    file_name = f"sam2.1_hiera_{variant.replace('-', '_')}.pt"
+    return WeightFile(f"sam2.1-hiera-{variant}", file_name, SAM2_RELEASE + file_name, size, sha256,
+                      "Meta AI, sam2 checkpoints/download_ckpts.sh; Meta publishes no checksum: size and sha256 "
+                      "as pinned by several independent projects that downloaded the file (they agree)")
+
+
 def _focalclick(preset: str, mirror_id: Optional[str]) -> WeightFile:
     if mirror_id is None:
         return WeightFile(preset, f"{preset}.pth", None, None, None,
@@ -59,6 +67,10 @@ TABLE: Dict[str, WeightFile] = {entry.preset: entry for entry in (
          "3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622"),
     _sam("vit-h", "sam_vit_h_4b8939.pth", 2_564_550_879,
          "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e"),
+    _sam2("tiny", 156_008_466, "7402e0d864fa82708a20fbd15bc84245c2f26dff0eb43a4b5b93452deb34be69"),
+    _sam2("small", 184_416_285, "6d1aa6f30de5c92224f8172114de081d104bbd23dd9dc5c58996f0cad5dc4d38"),
+    _sam2("base-plus", 323_606_802, "a2345aede8715ab1d5d31b4a509fb160c5a4af1970f199d9054ccfb746c004c5"),
+    _sam2("large", 898_083_611, "2647878d5dfa5098f2f8649825738a9345572bae2d4350a2468587ece47dd318"),
     _focalclick("focalclick-segformer-b0-s1", "segformerb0-s1_6"),
     _focalclick("focalclick-segformer-b0-s2", "segformerb0-s2_7"),
     _focalclick("focalclick-segformer-b3-s2", "segformerb3-s2_8"),

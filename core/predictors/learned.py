@@ -22,6 +22,9 @@ def _deferred(module: str, factory: str, *args) -> Callable:
 for _variant in ("vit_b", "vit_l", "vit_h"):
     register(f"sam-{_variant.replace('_', '-')}", _deferred(".sam", "preset", _variant))
 
+for _variant in ("tiny", "small", "base_plus", "large"):
+    register(f"sam2.1-hiera-{_variant.replace('_', '-')}", _deferred(".sam2", "preset", _variant))
+
 for _name in ("focalclick-segformer-b0-s1", "focalclick-segformer-b0-s2", "focalclick-segformer-b3-s2",
               "focalclick-hrnet18s-s1", "focalclick-hrnet18s-s2", "focalclick-hrnet32-s2"):
     register(_name, _deferred(".focalclick", "preset", _name))
