@@ -33,6 +33,9 @@ class ObjectInput:
     prev_prob: np.ndarray        # float32[h, w], previous probabilities (zeros for a new object)
     context: Any                 # what ``context`` returned for this image
     history: Tuple[Interaction, ...] = ()   # every interaction so far, oldest first, in image pixels
+    full_image: Optional[np.ndarray] = None  # the whole image (no copy), for predictors that resample crops themselves
+    full_prob: Optional[np.ndarray] = None   # the session's whole probability map (read only)
+    prev_target: Optional[Crop] = None       # the previous interaction's Target Crop, None before the first
 
 
 @dataclass
@@ -47,15 +50,22 @@ class DetailInput:
     context: Any
     object_crop: Optional[Crop] = None   # the Object-Net's crop (Target Crop and its raster)
     object_features: Any = None          # ``ObjectPrediction.features`` from this interaction's object stage
+    full_image: Optional[np.ndarray] = None  # the whole image (no copy)
+    history: Tuple[Interaction, ...] = ()
 
 
 @dataclass
 class ObjectPrediction:
     """What ``predict_object`` may return instead of bare logits: the logits over the crop
-    raster plus features the Detail-Net reuses (FocalClick RoI-aligns its segmentor feature)."""
+    raster plus features the Detail-Net reuses (FocalClick RoI-aligns its segmentor feature).
 
-    logits: np.ndarray           # float32[h, w]
+    A predictor that resamples crops itself gives ``prob`` instead: probabilities over the
+    crop's box at image resolution, used as they are.
+    """
+
+    logits: Optional[np.ndarray]             # float32[h, w]
     features: Any = None
+    prob: Optional[np.ndarray] = None        # float32[box h, box w] in [0, 1]
 
 
 class Predictor(Protocol):
@@ -65,6 +75,12 @@ class Predictor(Protocol):
     input_size: Optional[int]    # longer side of the Object-Net input; None: the Target Crop at image resolution
     detail_size: Optional[int]   # longer side of the Detail-Net input; None: no Detail-Net, the object prediction is final
     detail_click_radius: float   # optional: disk radius in Detail-Net input pixels (default ``click_radius``)
+    square_crops: bool           # optional: crops are squashed to ``input_size`` x ``input_size`` (FocalClick's resize)
+
+    # Optional hooks for a predictor that follows its own published crop rules (FocalClick):
+    # ``target_box(prob, history, shape) -> Box`` and
+    # ``focus_box(coarse, prev_prob, target, anchor, shape) -> Box`` (coarse and prev_prob over the target).
+    # ``refine`` may return alpha over the focus box at image resolution instead of the focus raster.
 
     def context(self, image: np.ndarray) -> Any: ...
 

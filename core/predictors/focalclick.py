@@ -1,34 +1,61 @@
-"""``focalclick-*``: the published FocalClick models behind the predictor protocol.
+"""``focalclick-*``: the published FocalClick models, fed exactly what the published
+``FocalPredictor`` (infer size 256, both crop ratios 1.4, ``skip_clicks=1``) feeds them.
 
-* ``predict_object`` runs the segmentor on the zoomed Target Crop (longer side 256;
-  ``s1`` models halve it inside the network) with the previous mask and the click
-  disks, and hands its feature and logits on to the Detail stage;
-* ``refine`` runs the Refiner on the Focus Crop cut from the full-resolution image
-  (longer side 256), with the segmentor feature and logits RoI-aligned to it.
+* **Target Crop** (:meth:`FocalClickPredictor.target_box`, ZoomIn's rule): the whole
+  image for the first interaction or while no pixel is above 0.49; else the box of the
+  pixels above 0.49 and of every positive click, expanded ×1.4 about its centre (each
+  side at least 10 px), rounded and clamped.
+* **Segmentor input**: the Target Crop *squashed* to 256×256 (bilinear, corners
+  aligned, as ``ResizeTrans``), image in [0, 1] and the previous probabilities as the
+  previous-mask channel, zero outside the previous interaction's Target Crop (where the
+  published predictor has zeroed them); click disks ``(r - y)² + (c - x)² <= R²`` around
+  each click's pixel mapped into the 256 raster (``s1`` models halve all of it inside).
+* **Focus Crop** (:meth:`FocalClickPredictor.focus_box`, ``get_focus_cropv1``): the
+  coarse *logits* above 0.49 and the previous probabilities above 0.49 decide it, with
+  the published component, object-size and whole-image rules, computed inside the Target
+  Crop only (everything outside it is background in both maps).
+* **Refiner input**: the Focus Crop of the full-resolution image squashed to 256×256,
+  disks of radius 5 of every click, the segmentor's feature and logits RoI-aligned to
+  the focus box in the 256 frame; its logits go back to the focus box (corners aligned).
 
-Clicks and scribbles are drawn into the click-disk channels; a box or a coarse mask
-joins the previous-mask channel (FocalClick was trained to correct masks, not boxes).
-There is no Context-Net: ``context`` returns ``None``.
+The one documented difference: the published predictor zeroes every probability outside
+the Target Crop after each click; the engine keeps them (Progressive Merge and undo
+need what the user had there). Values it keeps are all at or below 0.49 from scratch, so
+no later crop differs. Where the published flow would crash (a Focus Crop that misses
+the Target Crop), the Target Crop is the focus. Boxes, scribbles and coarse masks, which
+FocalClick was not trained on, enter as in the engine: scribbles as strokes in the disk
+channels, a box or a coarse mask in the previous-mask channel.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
+import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .. import runtime
 from ..bimap import BiMap
-from ..crops import Crop
+from ..crops import Box, Crop, mask_bbox
+from ..interactions import Click, Interaction
 from ..models.checkpoints import load_strict, read_checkpoint
 from ..models.focalclick import REFINE_RADIUS, Architecture, FocalClick, architecture_from_config, build
 from .base import DetailInput, ObjectInput, ObjectPrediction
 
 INPUT_SIZE = 256
-CLICK_KINDS = ("click", "scribble")
+PROB_THRESH = 0.49          # ZoomIn's and get_focus_cropv1's threshold on probabilities
+FOCUS_LOGIT_THRESH = 0.49   # get_focus_cropv1 thresholds the coarse *logits* at 0.49 (p > 0.6201)
+TARGET_EXPANSION = 1.4
+TARGET_MIN_SIZE = 10
+FOCUS_EXPANSION = 1.4
+SKIP_CLICKS = 1
+STROKE_KINDS = ("scribble",)
 PRIOR_KINDS = ("box", "mask")
+FOCUS_PROB_THRESH = float(1.0 / (1.0 + math.exp(-FOCUS_LOGIT_THRESH)))
 
 PRESETS: Dict[str, Architecture] = {
     "focalclick-segformer-b0-s1": Architecture("segformer", "s1", model_version="b0"),
@@ -38,14 +65,17 @@ PRESETS: Dict[str, Architecture] = {
     "focalclick-hrnet18s-s2": Architecture("hrnet", "s2", width=18, ocr_width=48, small=True),
     "focalclick-hrnet32-s2": Architecture("hrnet", "s2", width=32, ocr_width=128, small=False),
 }
+# Presets whose bf16 masks agree with their fp32 ones (IoU >= 0.99 per click in
+# ``python -m focalxl.bench.reference``): ``precision="auto"`` runs these in bf16 on CPUs with it.
+BF16_AGREES = frozenset(PRESETS)
 
 
 @dataclass
 class SegmentorOutput:
     """The segmentor's results over the Target Crop raster, kept for the Refiner."""
 
-    feature: torch.Tensor    # [1, C, h/4, w/4] (h/8, w/8 for s1)
-    logits: torch.Tensor     # [1, 1, h, w]
+    feature: torch.Tensor    # [1, C, 64, 64] (32 x 32 for s1)
+    logits: torch.Tensor     # [1, 1, 256, 256]
 
 
 class FocalClickPredictor:
@@ -55,15 +85,17 @@ class FocalClickPredictor:
     input_size = INPUT_SIZE
     detail_size = INPUT_SIZE
     detail_click_radius = float(REFINE_RADIUS)
+    square_crops = True
 
     def __init__(self, name: str, checkpoint: Optional[str | os.PathLike] = None, device: Optional[str] = None,
-                 threads: Optional[int] = None, random_weights: bool = False):
+                 threads: Optional[int] = None, random_weights: bool = False, precision: str = "auto"):
         if name not in PRESETS:
             raise ValueError(f"unknown FocalClick preset {name!r}; choose one of {', '.join(PRESETS)}")
         source = runtime.weights_source(name, checkpoint, random_weights,
                                         f"run `focalxl weights download {name}`")
         self.name = name
         self.device = runtime.pick_device(device)
+        self.dtype = runtime.autocast_dtype(self.device, precision, bf16_agrees=name in BF16_AGREES)
         runtime.set_cpu_threads(threads)
         self.network: FocalClick = runtime.shared_model(("focalclick", name, *runtime.file_identity(source),
                                                          str(self.device)),
@@ -73,37 +105,227 @@ class FocalClickPredictor:
     def context(self, image: np.ndarray) -> None:
         return None
 
+    def target_box(self, prob: np.ndarray, history: Sequence[Interaction], shape: Tuple[int, int]) -> Box:
+        """ZoomIn's Target Crop for the newest of ``history``, as an end-exclusive box."""
+        height, width = shape
+        whole = (0, 0, width, height)
+        if len(history) <= SKIP_CLICKS:
+            return whole
+        box = mask_bbox(prob > PROB_THRESH)
+        if box is None:
+            return whole
+        for interaction in history:
+            if interaction.positive:
+                box = _union(box, _pixel_box(interaction, shape))
+        x0, y0, x1, y1 = box
+        rmin, rmax = _expand_round(y0, y1 - 1)
+        cmin, cmax = _expand_round(x0, x1 - 1)
+        return max(0, cmin), max(0, rmin), min(width - 1, cmax) + 1, min(height - 1, rmax) + 1
+
+    def focus_box(self, coarse: np.ndarray, prev_prob: np.ndarray, target: Box, anchor: Tuple[float, float],
+                  shape: Tuple[int, int]) -> Box:
+        """``get_focus_cropv1`` on maps given over ``target`` (both are background outside it)."""
+        x, y = _pixel(anchor, shape)
+        y1, y2, x1, x2 = published_focus(coarse > FOCUS_PROB_THRESH, prev_prob > PROB_THRESH, target, (y, x), shape)
+        tx0, ty0, tx1, ty1 = target
+        y1, y2, x1, x2 = max(y1, ty0), min(y2, ty1), max(x1, tx0), min(x2, tx1)
+        if y2 <= y1 or x2 <= x1:
+            return target
+        return x1, y1, x2, y2
+
     def predict_object(self, inputs: ObjectInput) -> ObjectPrediction:
-        image = self._image(inputs.image)
-        prior = _prior(inputs.prev_prob, inputs.bimaps)
-        with runtime.inference(self.device):
-            logits, feature = self.network.segment(image, self._map(prior), self._clicks(inputs.bimaps, inputs.crop))
-        return ObjectPrediction(logits[0, 0].float().cpu().numpy(), SegmentorOutput(feature, logits))
+        crop = inputs.crop
+        x0, y0, x1, y1 = crop.box
+        image = resize_corners(inputs.full_image[y0:y1, x0:x1], crop.height, crop.width) / np.float32(255)
+        prev = _previous(inputs.full_prob, crop.box, inputs.prev_target)
+        prior = _prior(resize_corners(prev, crop.height, crop.width), inputs.bimaps)
+        clicks = self._clicks(inputs.history, crop, self.click_radius, inputs.bimaps)
+        with runtime.inference(self.device, self.dtype):
+            logits, feature = self.network.segment(self._tensor(image.transpose(2, 0, 1)), self._tensor(prior[None]),
+                                                   clicks)
+            logits = logits.float()
+            prob = F.interpolate(torch.sigmoid(logits), (y1 - y0, x1 - x0), mode="bilinear", align_corners=True)
+        return ObjectPrediction(None, SegmentorOutput(feature, logits), prob=prob[0, 0].cpu().numpy())
 
     def refine(self, inputs: DetailInput) -> np.ndarray:
+        """The refined probabilities over the Focus Crop's box, at image resolution."""
         stage = inputs.object_features
         if not isinstance(stage, SegmentorOutput) or inputs.object_crop is None:
             raise ValueError("refine needs this interaction's segmentor output (DetailInput.object_features)")
-        box = focus_in_target(inputs.crop, inputs.object_crop)
-        with runtime.inference(self.device):
-            refined, _ = self.network.refine(self._image(inputs.image), self._clicks(inputs.bimaps, inputs.crop),
-                                             stage.feature, stage.logits, box)
-        return torch.sigmoid(refined.float())[0, 0].cpu().numpy()
+        crop = inputs.crop
+        x0, y0, x1, y1 = crop.box
+        image = resize_corners(inputs.full_image[y0:y1, x0:x1], crop.height, crop.width) / np.float32(255)
+        clicks = self._clicks(inputs.history, crop, float(REFINE_RADIUS), inputs.bimaps)
+        box = focus_in_target(crop, inputs.object_crop)
+        with runtime.inference(self.device, self.dtype):
+            refined, _ = self.network.refine(self._tensor(image.transpose(2, 0, 1)), clicks, stage.feature,
+                                             stage.logits, box)
+            refined = F.interpolate(refined.float(), (y1 - y0, x1 - x0), mode="bilinear", align_corners=True)
+            return torch.sigmoid(refined)[0, 0].cpu().numpy()
 
-    def _image(self, image: np.ndarray) -> torch.Tensor:
-        pixels = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
-        return pixels.permute(2, 0, 1)[None].float() / 255
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None].to(self.device)
 
-    def _map(self, array: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None, None].to(self.device)
-
-    def _clicks(self, bimaps: Mapping[str, BiMap], crop: Crop) -> torch.Tensor:
-        """``[1, 2, h, w]``: positive and negative disks / strokes of every click and scribble."""
-        maps = np.zeros((2, crop.height, crop.width), dtype=np.float32)
-        for kind in CLICK_KINDS:
+    def _clicks(self, history: Sequence[Interaction], crop: Crop, radius: float,
+                bimaps: Mapping[str, BiMap]) -> torch.Tensor:
+        """``[1, 2, h, w]``: DistMaps' disks around each click's pixel mapped into ``crop``'s raster,
+        with scribble strokes drawn in."""
+        height, width = crop.height, crop.width
+        x0, y0, x1, y1 = crop.box
+        sy, sx = height / (y1 - y0), width / (x1 - x0)
+        points = [(click.positive, (py - y0) * sy, (px - x0) * sx) for click in history if isinstance(click, Click)
+                  for px, py in [_pixel((click.x, click.y), None)]]
+        maps = torch.from_numpy(disks(points, height, width, radius))
+        for kind in STROKE_KINDS:
             if kind in bimaps:
-                maps = np.maximum(maps, bimaps[kind].stacked())
-        return torch.from_numpy(maps)[None].to(self.device)
+                maps = torch.maximum(maps, torch.from_numpy(bimaps[kind].stacked().astype(np.float32)))
+        return maps[None].to(self.device)
+
+
+def disks(points: Sequence[Tuple[bool, float, float]], height: int, width: int, radius: float) -> np.ndarray:
+    """``float32[2, h, w]``: positive and negative disks ``(r - y)² + (c - x)² <= radius²``
+    over integer pixel coordinates (FocalClick's ``DistMaps`` with ``use_disks``)."""
+    maps = np.zeros((2, height, width), dtype=np.float32)
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    limit = np.float32(radius) ** 2
+    for positive, y, x in points:
+        r0, r1 = max(0, math.floor(y - radius)), min(height, math.ceil(y + radius) + 1)
+        c0, c1 = max(0, math.floor(x - radius)), min(width, math.ceil(x + radius) + 1)
+        if r1 <= r0 or c1 <= c0:
+            continue
+        inside = (rows[r0:r1] - np.float32(y)) ** 2 + (cols[:, c0:c1] - np.float32(x)) ** 2 <= limit
+        np.maximum(maps[0 if positive else 1, r0:r1, c0:c1], inside, out=maps[0 if positive else 1, r0:r1, c0:c1])
+    return maps
+
+
+def resize_corners(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize with corners aligned (``F.interpolate(..., align_corners=True)``) to
+    ``float32[height, width, ...]``, reading only the source rows and columns it samples."""
+    rows0, rows1, row_weight = _corner_taps(array.shape[0], height)
+    cols0, cols1, col_weight = _corner_taps(array.shape[1], width)
+    extra = (None,) * (array.ndim - 2)
+    top, bottom = array[rows0], array[rows1]
+    wx = col_weight[(None, slice(None)) + extra]
+    upper = top[:, cols0] * (1 - wx) + top[:, cols1].astype(np.float32) * wx
+    lower = bottom[:, cols0] * (1 - wx) + bottom[:, cols1].astype(np.float32) * wx
+    wy = row_weight[(slice(None), None) + extra]
+    return (upper * (1 - wy) + lower * wy).astype(np.float32)
+
+
+def _corner_taps(source: int, size: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    scale = np.float32((source - 1) / (size - 1)) if size > 1 else np.float32(0)
+    position = scale * np.arange(size, dtype=np.float32)
+    first = np.minimum(position.astype(np.int64), source - 1)
+    weight = np.clip(position - first, 0, 1).astype(np.float32)
+    return first, np.minimum(first + 1, source - 1), weight
+
+
+def published_focus(pred: np.ndarray, prev: np.ndarray, window: Box, click: Tuple[int, int],
+                    shape: Tuple[int, int]) -> Tuple[int, int, int, int]:
+    """``get_focus_cropv1`` as ``(y1, y2, x1, x2)`` before clipping to the Target Crop, from ``pred``
+    and ``prev`` given over ``window`` (both false outside it) and the click's pixel ``(y, x)``."""
+    height, width = shape
+    if not prev.any():
+        y1, y2, x1, x2 = _bbox_or_image(pred, window, shape)
+    else:
+        diff = pred ^ prev
+        cy, cx = click
+        wx0, wy0, wx1, wy1 = window
+        if wy0 <= cy < wy1 and wx0 <= cx < wx1 and diff[cy - wy0, cx - wx0]:
+            _, labels = cv2.connectedComponents(diff.view(np.uint8))
+            component = _bbox_or_image(labels == labels[cy - wy0, cx - wx0], window, shape)
+        else:   # the click is on diff's background (label 0), which spans everything outside the window too
+            component = _bbox_or_image(~diff, window, shape, outside=True)
+        y1d, y2d, x1d, x2d = component
+        y1p, y2p, x1p, x2p = _bbox_or_image(pred, window, shape)
+        hp, wp = y2p - y1p, x2p - x1p
+        if y2d - y1d < hp / 3 or x2d - x1d < wp / 3:
+            side = 0.2 * max(hp, wp)
+            y1, y2, x1, x2 = cy - side, cy + side, cx - side, cx + side
+        else:
+            y1, y2, x1, x2 = y1d, y2d, x1d, x2d
+    yc, xc = 0.5 * (y1 + y2), 0.5 * (x1 + x2)
+    h, w = FOCUS_EXPANSION * (y2 - y1 + 1), FOCUS_EXPANSION * (x2 - x1 + 1)
+    return (max(0, int(yc - h * 0.5)), min(height, int(yc + h * 0.5)),
+            max(0, int(xc - w * 0.5)), min(width, int(xc + w * 0.5)))
+
+
+def _bbox_or_image(mask: np.ndarray, window: Box, shape: Tuple[int, int], outside: bool = False):
+    """``get_bbox_from_mask`` of a full-image mask that is ``mask`` inside ``window`` and
+    ``outside`` beyond it: inclusive ``(y1, y2, x1, x2)``, the whole image under 10 pixels."""
+    height, width = shape
+    wx0, wy0, wx1, wy1 = window
+    extra = height * width - (wx1 - wx0) * (wy1 - wy0) if outside else 0
+    if extra + np.count_nonzero(mask) < 10:
+        return 0, height, 0, width
+    box = mask_bbox(mask)
+    if box is not None:
+        box = (box[0] + wx0, box[1] + wy0, box[2] + wx0, box[3] + wy0)
+    if extra:
+        box = _union(box, _outside_box(window, shape))
+    return box[1], box[3] - 1, box[0], box[2] - 1
+
+
+def _outside_box(window: Box, shape: Tuple[int, int]) -> Box:
+    """The end-exclusive box of the image pixels outside ``window`` (there are some)."""
+    height, width = shape
+    wx0, wy0, wx1, wy1 = window
+    beside, above_below = wx0 > 0 or wx1 < width, wy0 > 0 or wy1 < height
+    y0 = 0 if beside or wy0 > 0 else wy1
+    y1 = height if beside or wy1 < height else wy0
+    x0 = 0 if above_below or wx0 > 0 else wx1
+    x1 = width if above_below or wx1 < width else wx0
+    return x0, y0, x1, y1
+
+
+def _expand_round(low: int, high: int) -> Tuple[int, int]:
+    """isegm's ``expand_bbox`` on one axis of an inclusive box: ×1.4 about the centre, at least 10, rounded."""
+    centre = 0.5 * (low + high)
+    size = max(TARGET_EXPANSION * (high - low + 1), TARGET_MIN_SIZE)
+    return int(round(centre - 0.5 * size)), int(round(centre + 0.5 * size))
+
+
+def _pixel(point: Tuple[float, float], shape: Optional[Tuple[int, int]]) -> Tuple[int, int]:
+    """The integer pixel ``(x, y)`` a point falls in (FocalClick's clicks are pixel indices), kept in the image."""
+    x, y = math.floor(point[0]), math.floor(point[1])
+    if shape is not None:
+        x, y = min(max(x, 0), shape[1] - 1), min(max(y, 0), shape[0] - 1)
+    return x, y
+
+
+def _pixel_box(interaction: Interaction, shape: Tuple[int, int]) -> Box:
+    """A positive click's pixel, or the pixels another positive interaction covers."""
+    if isinstance(interaction, Click):
+        x, y = _pixel((interaction.x, interaction.y), shape)
+        return x, y, x + 1, y + 1
+    x0, y0, x1, y1 = interaction.extent()
+    px0, py0 = _pixel((x0, y0), shape)
+    px1, py1 = _pixel((x1, y1), shape)
+    return px0, py0, px1 + 1, py1 + 1
+
+
+def _union(a: Optional[Box], b: Box) -> Box:
+    if a is None:
+        return b
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _previous(prob: np.ndarray, box: Box, prev_target: Optional[Crop]) -> np.ndarray:
+    """The previous probabilities over ``box``, zero outside the previous Target Crop (the published map)."""
+    x0, y0, x1, y1 = box
+    window = prob[y0:y1, x0:x1]
+    if prev_target is None:
+        return window
+    px0, py0, px1, py1 = prev_target.box
+    if (px0, py0, px1, py1) == (0, 0, prob.shape[1], prob.shape[0]) or (px0 <= x0 and py0 <= y0 and px1 >= x1
+                                                                         and py1 >= y1):
+        return window
+    kept = np.zeros_like(window)
+    ix0, iy0, ix1, iy1 = max(px0, x0), max(py0, y0), min(px1, x1), min(py1, y1)
+    if ix1 > ix0 and iy1 > iy0:
+        kept[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = window[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+    return kept
 
 
 def _prior(prev_prob: np.ndarray, bimaps: Mapping[str, BiMap]) -> np.ndarray:
@@ -157,7 +379,7 @@ def preset(name: str):
     """The factory ``focalxl.load`` calls for ``name``."""
 
     def factory(checkpoint: Optional[str] = None, device: Optional[str] = None, threads: Optional[int] = None,
-                random_weights: bool = False) -> FocalClickPredictor:
-        return FocalClickPredictor(name, checkpoint, device, threads, random_weights)
+                random_weights: bool = False, precision: str = "auto") -> FocalClickPredictor:
+        return FocalClickPredictor(name, checkpoint, device, threads, random_weights, precision)
 
     return factory

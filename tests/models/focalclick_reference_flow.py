@@ -5,6 +5,12 @@ network parts can be checked against the published code's outputs stage for stag
 Only the flow lives here; every network computation is ``focalxl.models.focalclick``'s.
 Coordinates are FocalClick's: clicks are ``(row, col)`` pixel indices, disks are
 ``(r - y)^2 + (c - x)^2 <= R^2`` over integer pixel coordinates.
+
+Two paths where the published code fails are made total, as the engine does: when the
+previous mask is empty after an earlier Target Crop, the published ``ZoomIn`` squashes a
+whole-image prediction into the stale crop (here: the whole image is the target again);
+a Focus Crop that misses the Target Crop crashes ``F.interpolate`` (here: the Target
+Crop is the focus). ``SEQUENCES`` never take either path.
 """
 from __future__ import annotations
 
@@ -113,6 +119,7 @@ class ReferenceFlow:
         if self.zoom_probs is not None and (self.zoom_probs > 0.49).sum() > 0:
             roi = _object_roi(self.zoom_probs > 0.49, clicks, self.expansion_ratio, self.min_crop_size)
         if roi is None:
+            self.object_roi = None
             return both, list(clicks)
         self.object_roi = roi
         rmin, rmax, cmin, cmax = roi
@@ -142,6 +149,8 @@ class ReferenceFlow:
             coarse = torch.log(full / (1 - full))
             y1, y2, x1, x2 = focus_crop_v1(coarse[0, 0].numpy(), prev_prob[0, 0].numpy(), global_roi,
                                            int(last_y), int(last_x), self.focus_crop_r)
+            if y2 <= y1 or x2 <= x1:
+                y1, y2, x1, x2 = global_roi
             box = self._in_target(y1, y2, x1, x2, global_roi)
             focus = F.interpolate(self.image[:, :, y1:y2, x1:x2], (self.size, self.size), mode="bilinear",
                                   align_corners=True)
@@ -165,26 +174,71 @@ class ReferenceFlow:
                 min((x2 - xg1) * sx, self.size), min((y2 - yg1) * sy, self.size))
 
 
-def report(checkpoint: str, outputs: str) -> None:
-    """Per click, how far our probabilities are from the published code's: through the
-    published flow (network parts only) and through our engine loop (``focalxl.load``)."""
+    def written(self) -> Tuple[slice, slice]:
+        """Where the last click wrote probabilities (the published flow zeroes the rest)."""
+        if self.object_roi is None:
+            return slice(None), slice(None)
+        rmin, rmax, cmin, cmax = self.object_roi
+        return slice(rmin, rmax + 1), slice(cmin, cmax + 1)
+
+
+def scene(height: int, width: int, seed: int) -> np.ndarray:
+    """A textured image with a bright rectangle, so random weights still give varied maps."""
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 90, (height, width, 3), dtype=np.uint8)
+    image[height // 4:3 * height // 4, width // 5:3 * width // 5] += 140
+    return image
+
+
+# (name, image height, width, seed, clicks as (row, col, positive)); up to 10 clicks, the
+# published flow's limit before it switches to updating the Focus Crop alone.
+SEQUENCES = [
+    ("landscape", 240, 400, 1, [(120, 150, True), (60, 100, True), (200, 380, False), (100, 230, True),
+                                (150, 90, False), (30, 30, True), (239, 399, False), (120, 200, True),
+                                (90, 120, False), (180, 160, True)]),
+    ("elongated", 40, 600, 2, [(20, 300, True), (5, 100, True), (35, 590, False), (20, 10, True),
+                               (0, 0, False), (39, 599, True)]),
+    ("portrait", 500, 90, 3, [(250, 45, True), (480, 10, True), (10, 80, False), (300, 50, True)]),
+]
+
+
+def compare(net: FocalClick, preset: str, image: np.ndarray, clicks: Clicks,
+            expected: Optional[Sequence[np.ndarray]] = None) -> List[Tuple[float, float]]:
+    """Per click, the largest difference where the published flow writes: the flow against
+    ``expected`` (the published code's own outputs, when given) and the engine against the flow."""
     import focalxl
+
+    flow = ReferenceFlow(net, image)
+    predictor = focalxl.load(preset, random_weights=True, device="cpu", precision="fp32").predictor
+    predictor.network = net
+    session = focalxl.Segmenter(predictor).new_session(image)
+    so_far: List[Tuple[float, float, bool]] = []
+    differences = []
+    for index, (y, x, positive) in enumerate(clicks):
+        so_far.append((int(y), int(x), bool(positive)))
+        published = flow.add(so_far)
+        ours = session.add(focalxl.Click(x + 0.5, y + 0.5, bool(positive))).alpha
+        region = flow.written()
+        against_outputs = 0.0 if expected is None else float(np.abs(published - expected[index]).max())
+        differences.append((against_outputs, float(np.abs(ours[region] - published[region]).max())))
+    return differences
+
+
+def report(checkpoint: str, outputs: str) -> None:
+    """Per click, how far the flow is from the published code's outputs, and how far the engine
+    (``focalxl.load``) is from the flow where the flow writes, on every reference sequence."""
     from focalxl.models.checkpoints import load_strict, read_checkpoint
     from focalxl.models.focalclick import architecture_from_config, build
 
     reference = np.load(outputs)
     stored = read_checkpoint(checkpoint)
     net = load_strict(build(architecture_from_config(stored["config"])), stored["state_dict"], checkpoint)
-    flow = ReferenceFlow(net, reference["image"])
-    session = focalxl.load("focalclick-segformer-b0-s1", checkpoint=checkpoint, device="cpu").new_session(
-        reference["image"])
-    clicks: List[Tuple[float, float, bool]] = []
-    print("click  published flow: max / mean abs diff   engine loop: max / mean abs diff")
-    for index, ((y, x, positive), expected) in enumerate(zip(reference["clicks"], reference["probs"]), 1):
-        clicks.append((int(y), int(x), bool(positive)))
-        ours = np.abs(flow.add(clicks) - expected)
-        engine = np.abs(session.add(focalxl.Click(x + 0.5, y + 0.5, bool(positive))).alpha - expected)
-        print(f"{index:5d}  {ours.max():.2e} / {ours.mean():.2e}{'':18s}{engine.max():.3f} / {engine.mean():.3f}")
+    cases = [("published outputs", reference["image"], reference["clicks"], reference["probs"])]
+    cases += [(name, scene(h, w, seed), clicks, None) for name, h, w, seed, clicks in SEQUENCES]
+    print("sequence            click  flow vs published outputs  engine vs flow (max abs, where the flow writes)")
+    for name, image, clicks, expected in cases:
+        for index, (flow, engine) in enumerate(compare(net, "focalclick-segformer-b0-s1", image, clicks, expected), 1):
+            print(f"{name:18s}  {index:5d}  {flow:.2e}{'':17s}  {engine:.2e}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from focalxl.models.checkpoints import load_strict, read_checkpoint
 from focalxl.models.focalclick import Architecture, architecture_from_config, build
 from focalxl.predictors.focalclick import PRESETS
 from focalclick_published import REFERENCE, needs_reference, save_published
+from focalclick_reference_flow import SEQUENCES, compare, scene
 
 PRESET_NAMES = ["focalclick-segformer-b0-s1", "focalclick-segformer-b0-s2", "focalclick-segformer-b3-s2",
                 "focalclick-hrnet18s-s1", "focalclick-hrnet18s-s2", "focalclick-hrnet32-s2"]
@@ -39,19 +40,35 @@ def test_a_preset_without_weights_says_how_to_get_them():
 
 
 @needs_reference
-def test_published_checkpoint_runs_through_the_engine_loop():
+def test_the_engine_gives_the_published_probabilities_on_every_click_of_the_published_outputs():
     reference = np.load(REFERENCE + ".npz")
-    segmenter = focalxl.load("focalclick-segformer-b0-s1", checkpoint=REFERENCE + ".pth", device="cpu")
-    session = segmenter.new_session(reference["image"])
-    first = None
-    for y, x, positive in reference["clicks"]:
-        result = session.add(Click(x + 0.5, y + 0.5, bool(positive)))
-        first = result.alpha if first is None else first
-        assert result.alpha.shape == reference["image"].shape[:2] and np.isfinite(result.alpha).all()
-    # the first click runs on the whole image in both loops; only the raster's aspect and the
-    # disk / focus-crop conventions differ (see focalclick_reference_flow.py's report)
-    difference = np.abs(first - reference["probs"][0])
-    assert difference.max() < 0.1 and difference.mean() < 0.05
+    stored = read_checkpoint(REFERENCE + ".pth")
+    net = load_strict(build(architecture_from_config(stored["config"])), stored["state_dict"], "reference")
+    differences = compare(net, "focalclick-segformer-b0-s1", reference["image"], reference["clicks"],
+                          reference["probs"])
+    assert len(differences) == len(reference["clicks"])
+    for flow, engine in differences:
+        assert flow < 1e-6 and engine < 1e-4
+
+
+@pytest.mark.parametrize("preset", ["focalclick-segformer-b0-s1", "focalclick-hrnet18s-s1"])
+@pytest.mark.parametrize("name, height, width, seed, clicks", SEQUENCES, ids=[case[0] for case in SEQUENCES])
+def test_the_engine_gives_the_published_flows_probabilities_wherever_it_writes(preset, name, height, width, seed,
+                                                                               clicks):
+    net = _random_net(PRESETS[preset]).eval()
+    differences = compare(net, preset, scene(height, width, seed), clicks)
+    assert max(engine for _, engine in differences) < 1e-4
+
+
+def test_later_target_crops_are_the_published_zoom_in_box_squashed_to_256():
+    predictor = focalxl.load("focalclick-segformer-b0-s1", random_weights=True, device="cpu").predictor
+    prob = np.zeros((100, 200), np.float32)
+    prob[40:60, 50:70] = 0.9
+    history = (Click(60.5, 50.5), Click(150.5, 80.5), Click(10.5, 10.5, positive=False))
+    assert predictor.target_box(prob, history[:1], prob.shape) == (0, 0, 200, 100)
+    # box of mask + positive clicks: rows 40..80, cols 50..150; x1.4 about the centre, rounded (inclusive)
+    assert predictor.target_box(prob, history, prob.shape) == (29, 31, 172, 90)
+    assert predictor.target_box(np.zeros_like(prob), history, prob.shape) == (0, 0, 200, 100)
 
 
 def test_hrnet18s_checkpoint_in_the_published_format_loads_and_segments(tmp_path):
