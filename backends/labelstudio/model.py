@@ -80,7 +80,7 @@ class Backend:
         self.segmenter = segmenter
         self.media = media
         self.model_version = model_version
-        self.store = store or focalxl.SessionStore()
+        self.store = store if store is not None else focalxl.SessionStore()   # an empty store is falsy
         self.limits = limits or Limits()
         self.locks = SessionLocks()
 

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import requests
@@ -102,14 +103,16 @@ def announced_port(process: subprocess.Popen, log: Path, seconds: float) -> int:
     raise RuntimeError(f"Label Studio did not start within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-def start_backend(workdir: Path, label_studio_url: str) -> Running:
-    """``python -m focalxl.labelstudio`` on a free port, fetching media from ``label_studio_url``."""
+def start_backend(workdir: Path, label_studio_url: Optional[str] = None, threads: int = 4, **settings: str) -> Running:
+    """``python -m focalxl.labelstudio`` on a free port, fetching media from ``label_studio_url``, with ``settings``."""
     port = free_port()
-    env = dict(os.environ, LABEL_STUDIO_URL=label_studio_url, LABEL_STUDIO_API_KEY=TOKEN, FOCALXL_PRESET="classical")
+    env = dict(os.environ, FOCALXL_PRESET="classical", **settings)
+    if label_studio_url:
+        env.update(LABEL_STUDIO_URL=label_studio_url, LABEL_STUDIO_API_KEY=TOKEN)
     env.pop("BASIC_AUTH_USER", None)
-    log = workdir / "backend.log"
-    process = subprocess.Popen([sys.executable, "-m", "focalxl.labelstudio", "--host", "127.0.0.1", "--port", str(port)],
-                               env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    log = workdir / f"backend-{port}.log"
+    process = subprocess.Popen([sys.executable, "-m", "focalxl.labelstudio", "--host", "127.0.0.1", "--port", str(port),
+                                "--threads", str(threads)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     wait_until(f"{url}/health", process, log, 120)
     return Running(url, process, log)
