@@ -75,6 +75,14 @@ class SessionStore:
                 self._evict()
             return session
 
+    def find(self, digest: str) -> Optional[Session]:
+        """The most recently used session on this image, whatever its object (for its decoded pixels)."""
+        with self._lock:
+            for (stored, _), session in reversed(self._sessions.items()):
+                if stored == digest:
+                    return session
+            return None
+
     def put(self, digest: str, key: Hashable, session: Session) -> None:
         """Keep ``session``, evicting the least recently used others beyond the cap.
 

@@ -6,7 +6,7 @@
 The Nuclio entry points (``nuclio/main.py``) are a thin shell over ``Interactor``.
 """
 from .interactor import Interactor, Reply
-from .payload import Request, RequestError
+from .payload import Limits, Request, RequestError
 from .settings import Settings
 
-__all__ = ["Interactor", "Reply", "Request", "RequestError", "Settings"]
+__all__ = ["Interactor", "Limits", "Reply", "Request", "RequestError", "Settings"]

@@ -7,7 +7,10 @@ FOCALXL_PRESET         predictor preset (``focalxl presets``)          ``classic
 FOCALXL_CHECKPOINT     weights file inside the function image          none
 FOCALXL_DEVICE         ``cuda`` / ``cpu`` for learned presets          ``auto``
 FOCALXL_MAX_PIXELS     larger frames are refused with HTTP 413         50000000
-FOCALXL_SESSION_MB     memory kept for sessions (image, mask, undo)    2048
+FOCALXL_SESSION_MB     memory kept for sessions (image, mask, undo);   2048
+                       a frame whose session cannot fit gets 413
+FOCALXL_MAX_PROMPTS    clicks (and box) per request; more is 413       100
+FOCALXL_MAX_BODY_MB    request body size; larger is 413                32
 =====================  ==============================================  =============
 """
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Mapping, Optional
 
 import focalxl
 
+from .payload import Limits
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -25,6 +30,8 @@ class Settings:
     device: Optional[str] = None
     max_pixels: int = 50_000_000
     session_mb: int = 2048
+    max_prompts: int = Limits.max_prompts
+    max_body_mb: int = Limits.max_body_bytes // 1024 ** 2
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> "Settings":
@@ -35,7 +42,12 @@ class Settings:
                    checkpoint=env.get("FOCALXL_CHECKPOINT") or None,
                    device=None if device in ("", "auto") else device,
                    max_pixels=_positive_int(env, "FOCALXL_MAX_PIXELS", default.max_pixels),
-                   session_mb=_positive_int(env, "FOCALXL_SESSION_MB", default.session_mb))
+                   session_mb=_positive_int(env, "FOCALXL_SESSION_MB", default.session_mb),
+                   max_prompts=_positive_int(env, "FOCALXL_MAX_PROMPTS", default.max_prompts),
+                   max_body_mb=_positive_int(env, "FOCALXL_MAX_BODY_MB", default.max_body_mb))
+
+    def limits(self) -> Limits:
+        return Limits(max_prompts=self.max_prompts, max_body_bytes=self.max_body_mb * 1024 ** 2)
 
     def load(self) -> focalxl.Segmenter:
         """Build the predictor once; ``device`` reaches only presets that take one."""
