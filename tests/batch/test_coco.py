@@ -14,7 +14,7 @@ from focalxl.batch.sources.coco import CocoSource
 from focalxl.batch.work import Pictures
 from focalxl.cli import main
 
-from conftest import make_coco_set
+from coco_sets import make_coco_set
 
 
 def run_cli(coco_set, out, *extra):

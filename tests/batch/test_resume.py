@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_coco_set
+from coco_sets import make_coco_set
 
 
 def command(coco_set, out: Path, *extra) -> list:
