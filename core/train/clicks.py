@@ -132,10 +132,16 @@ def disks(clicks: Tensor, size: Tuple[int, int], radius: float, scale: float = 1
     ``(row, col) * scale`` is at most ``radius^2``; padding rows draw nothing."""
     batch, rows = clicks.shape[:2]
     height, width = size
-    points = clicks[..., :2].float().view(batch, 2, rows // 2, 2) * scale
-    used = (clicks[..., 0] >= 0).view(batch, 2, rows // 2)
-    ys = torch.arange(height, device=clicks.device, dtype=torch.float32).view(1, 1, 1, height, 1)
-    xs = torch.arange(width, device=clicks.device, dtype=torch.float32).view(1, 1, 1, 1, width)
-    squared = (ys - points[..., 0, None, None]) ** 2 + (xs - points[..., 1, None, None]) ** 2
-    inside = (squared <= radius * radius) & used[..., None, None]
-    return inside.any(dim=2).float()
+    points = clicks[..., :2].detach().float().cpu().numpy() * scale
+    maps = np.zeros((batch, 2, height, width), dtype=np.float32)
+    reach = int(np.ceil(radius))
+    for sample, row in zip(*np.nonzero(clicks[..., 0].cpu().numpy() >= 0)):
+        y, x = points[sample, row]
+        y0, y1 = max(0, int(np.floor(y)) - reach), min(height, int(np.ceil(y)) + reach + 1)
+        x0, x1 = max(0, int(np.floor(x)) - reach), min(width, int(np.ceil(x)) + reach + 1)
+        if y0 >= y1 or x0 >= x1:
+            continue
+        ys, xs = np.ogrid[y0:y1, x0:x1]
+        channel = maps[sample, 0 if row < rows // 2 else 1, y0:y1, x0:x1]
+        channel[(ys - y) ** 2 + (xs - x) ** 2 <= radius * radius] = 1.0
+    return torch.from_numpy(maps).to(clicks.device)

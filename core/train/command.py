@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true", help="continue RUN_DIR/resume.pth exactly where it stopped")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and of every sample's draws")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best present)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads per process (default: torch's, one per core)")
     parser.add_argument("--summary", metavar="FILE", help="also write what the run measured as JSON")
     return parser
 
@@ -61,6 +62,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         ("--accumulate", args.accumulate), ("--save-every", args.save_every)):
         if value is not None and value < 1:
             parser.error(f"{flag}: must be at least 1, got {value}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads: must be at least 1, got {args.threads}")
     if args.workers < 0 or args.val_every < 0:
         parser.error("--workers and --val-every must not be negative")
     if args.val_every and not args.val:
@@ -77,7 +80,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                       steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, accumulate=args.accumulate,
                       lr=args.lr, val=args.val, val_every=args.val_every, save_every=args.save_every,
                       precision=args.precision, workers=args.workers, resume=args.resume, seed=args.seed,
-                      device=args.device)
+                      device=args.device, threads=args.threads)
     try:
         summary = train(options)
     except (DatasetError, ValueError) as error:

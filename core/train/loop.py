@@ -13,7 +13,7 @@ import contextlib
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..runtime import set_cpu_threads
 from . import checkpoints, distributed
 from .datasets import TrainingSet, collate, open_source
 from .logs import RunLog, validation_row
@@ -52,11 +53,12 @@ class Options:
     resume: bool = False
     seed: int = 0
     device: Optional[str] = None
-    summary: Dict[str, Any] = field(default_factory=dict)
+    threads: Optional[int] = None
 
 
 def train(options: Options) -> Dict[str, Any]:
     """Run every stage of ``options.stage``; returns what the run measured (rank 0)."""
+    set_cpu_threads(options.threads)
     world = distributed.start(options.device)
     try:
         return _train(options, world)
