@@ -27,7 +27,7 @@ import torch
 from .. import runtime
 from ..models import sam2 as sam2_networks
 from ..models import sam_prompts
-from .sam import SamContext, SamPredictor
+from .sam import BF16_AGREES, SamContext, SamPredictor
 
 LOW_RES_LIMIT = 32.0     # SAM2ImagePredictor clamps the logits it hands back for the next call
 
@@ -57,7 +57,7 @@ class Sam2Predictor(SamPredictor):
                                         f"run `focalxl weights download {name}`")
         self.name = name
         self.device = runtime.pick_device(device)
-        self.dtype = runtime.autocast_dtype(self.device, precision)
+        self.dtype = runtime.autocast_dtype(self.device, precision, bf16_agrees=name in BF16_AGREES)
         runtime.set_cpu_threads(threads)
         self.model = runtime.shared_model(("sam2", config, *runtime.file_identity(source), str(self.device)),
                                           lambda: _build(config, source, self.device))
@@ -77,8 +77,9 @@ class Sam2Predictor(SamPredictor):
         return torch.as_tensor(logits, device=self.device)[None]
 
     def _decode(self, prompts: sam_prompts.SamPrompts, mask_input: Optional[torch.Tensor],
-                context: Sam2Context) -> Tuple[torch.Tensor, np.ndarray]:
-        """SAM 2's clamped low-res logits ``[1, 1, 256, 256]`` and its logits at image resolution."""
+                context: Sam2Context) -> Tuple[torch.Tensor, torch.Tensor]:
+        """SAM 2's clamped low-res logits ``[1, 1, 256, 256]`` and its logits ``[H, W]`` at image
+        resolution less the mask threshold, on the CPU, as ``SAM2ImagePredictor.predict`` gives them."""
         coords, labels = [], []
         if prompts.box is not None:
             coords.append(self._to_input_frame(prompts.box.reshape(2, 2), context))
@@ -92,9 +93,9 @@ class Sam2Predictor(SamPredictor):
             low_res, scores = self.model.decode(context.features, context.high_res, points, mask_input, multimask)
             best = int(torch.argmax(scores[0])) if multimask else 0
             low_res = low_res[:, best:best + 1].float()
-            full = torch.nn.functional.interpolate(low_res, context.original_size, mode="bilinear",
-                                                   align_corners=False)
-        return low_res.clamp(-LOW_RES_LIMIT, LOW_RES_LIMIT), full[0, 0].cpu().numpy()
+            logits = torch.nn.functional.interpolate(low_res, context.original_size, mode="bilinear",
+                                                     align_corners=False) - self.model.mask_threshold
+        return low_res.clamp(-LOW_RES_LIMIT, LOW_RES_LIMIT), logits[0, 0].cpu()
 
     def _to_input_frame(self, coords: np.ndarray, context: SamContext) -> torch.Tensor:
         """Image-pixel ``(x, y)`` pairs in the encoder's square frame, computed as SAM2Transforms does."""
