@@ -12,7 +12,8 @@
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -33,44 +34,70 @@ Roi = Tuple[int, int, int, int]  # x1, y1, x2, y2, end-exclusive, in the crop ra
 def resize_mask(mask: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     """A boolean mask resized to ``(width, height)`` through a bilinear 0/255 map, threshold 128
     (ClickSEG resizes masks this way: nearest neighbour shifts them by a pixel)."""
-    grey = mask.astype(np.uint8) * 255
+    grey = np.ascontiguousarray(mask).astype(np.uint8) * 255
     return cv2.resize(grey, size, interpolation=cv2.INTER_LINEAR) > 128
 
 
-def target_crop(image: np.ndarray, gt: np.ndarray, ignore: Optional[np.ndarray], size: int,
-                rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Roi]:
-    """``(image, gt, ignore, window)`` over a ``size x size`` raster; ``window`` is in the
-    flipped and rescaled picture's pixels. ``gt`` must not be empty."""
-    if rng.random() < FLIP_PROB:
-        image, gt = image[:, ::-1], gt[:, ::-1]
-        ignore = None if ignore is None else ignore[:, ::-1]
-    if rng.random() < FLIP_PROB:
-        image, gt = image[::-1], gt[::-1]
-        ignore = None if ignore is None else ignore[::-1]
+def resize(array: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Pictures and float maps bilinearly, boolean masks with :func:`resize_mask`; ``size`` is ``(width, height)``."""
+    if array.dtype == bool:
+        return resize_mask(array, size)
+    return cv2.resize(np.ascontiguousarray(array), size, interpolation=cv2.INTER_LINEAR)
+
+
+def augment(rng: np.random.Generator, *arrays: Optional[np.ndarray]) -> List[Optional[np.ndarray]]:
+    """The same random flips (each axis with p = 0.3) and rescaling (0.75-1.4) applied to every
+    ``[H, W, ...]`` array (``None`` passes through)."""
+    flips = [rng.random() < FLIP_PROB, rng.random() < FLIP_PROB]
     scale = rng.uniform(*SCALE_RANGE)
-    height, width = gt.shape
-    new_h, new_w = max(8, round(height * scale)), max(8, round(width * scale))
-    image = cv2.resize(np.ascontiguousarray(image), (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    gt = resize_mask(np.ascontiguousarray(gt), (new_w, new_h))
-    if ignore is not None:
-        ignore = resize_mask(np.ascontiguousarray(ignore), (new_w, new_h))
-    if not gt.any():                                   # a sliver lost to the resize: use the whole picture
-        window = (0, 0, new_w, new_h)
-    else:
-        window = _window_on_object(gt, rng)
+    height, width = next(a for a in arrays if a is not None).shape[:2]
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    out: List[Optional[np.ndarray]] = []
+    for array in arrays:
+        if array is not None:
+            if flips[0]:
+                array = array[:, ::-1]
+            if flips[1]:
+                array = array[::-1]
+            array = resize(array, size)
+        out.append(array)
+    return out
+
+
+def take(array: np.ndarray, window: Roi, size: int) -> np.ndarray:
+    """The window of ``array`` resized to ``size x size``."""
     x1, y1, x2, y2 = window
-    crop_image = cv2.resize(image[y1:y2, x1:x2], (size, size), interpolation=cv2.INTER_LINEAR)
-    crop_gt = resize_mask(gt[y1:y2, x1:x2], (size, size))
-    crop_ignore = None if ignore is None else resize_mask(ignore[y1:y2, x1:x2], (size, size))
-    if not crop_gt.any():                               # the object's part was thinner than a raster pixel
-        crop_image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
-        crop_gt = resize_mask(gt, (size, size))
-        crop_ignore = None if ignore is None else resize_mask(ignore, (size, size))
-        window = (0, 0, new_w, new_h)
-    return crop_image, crop_gt, crop_ignore, window
+    return resize(array[y1:y2, x1:x2], (size, size))
 
 
-def _window_on_object(gt: np.ndarray, rng: np.random.Generator) -> Roi:
+@dataclass
+class TargetCrop:
+    """A simulated Target Crop: the crop's arrays over a square raster, and where it lies."""
+
+    image: np.ndarray               # uint8[size, size, 3]
+    gt: np.ndarray                  # bool[size, size]
+    ignore: Optional[np.ndarray]    # bool[size, size] or None
+    window: Roi                     # in ``picture``'s pixels
+    picture: np.ndarray             # the flipped and rescaled full picture (what a Context-Net sees)
+
+
+def target_crop(image: np.ndarray, gt: np.ndarray, ignore: Optional[np.ndarray], size: int,
+                rng: np.random.Generator) -> TargetCrop:
+    """Flip, rescale, and cut a window holding part of the object (``gt`` must not be empty)."""
+    image, gt, ignore = augment(rng, image, gt.astype(bool), None if ignore is None else ignore.astype(bool))
+    height, width = gt.shape
+    window = object_window(gt, rng) if gt.any() else (0, 0, width, height)
+    crop = TargetCrop(take(image, window, size), take(gt, window, size),
+                      None if ignore is None else take(ignore, window, size), window, image)
+    if not crop.gt.any():       # the object's part was thinner than a raster pixel: the whole picture
+        window = (0, 0, width, height)
+        crop = TargetCrop(take(image, window, size), take(gt, window, size),
+                          None if ignore is None else take(ignore, window, size), window, image)
+    return crop
+
+
+def object_window(gt: np.ndarray, rng: np.random.Generator) -> Roi:
+    """A random window (a third of the picture to all of it, per axis) holding a random object pixel."""
     height, width = gt.shape
     win_h = max(8, min(height, round(height * rng.uniform(*WINDOW_RANGE))))
     win_w = max(8, min(width, round(width * rng.uniform(*WINDOW_RANGE))))

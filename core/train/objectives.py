@@ -8,7 +8,7 @@ wraps it whole and one ``forward`` call covers everything the gradient flows thr
 from __future__ import annotations
 
 import contextlib
-from typing import Dict, Iterator
+from typing import Callable, Dict, Iterator
 
 import numpy as np
 import torch
@@ -44,6 +44,32 @@ def focus_clicks(clicks: Tensor, roi: Tensor, size: int) -> Tensor:
     return torch.where(used[..., None], mapped, torch.full_like(mapped, -1.0))
 
 
+@torch.no_grad()
+def simulate_rounds(network: nn.Module, predict: Callable[[Tensor, Tensor], Tensor], batch: Dict[str, Tensor],
+                    rounds: int, seed: int, step: int) -> Tensor:
+    """RITM's iterative training: ``rounds`` rounds of corrective clicks from the network's own
+    predictions (eval mode, no gradient, the previous mask fed back). ``predict(prev, clicks)``
+    gives logits; returns the last round's probabilities (zeros for no round) and updates
+    ``batch['clicks']``. Each sample's click draws come from ``[seed, step, index, round]``."""
+    label = batch["label"]
+    prev = torch.zeros_like(label, dtype=torch.float32)
+    if rounds == 0:
+        return prev
+    clicks = batch["clicks"].cpu().numpy().copy()
+    gt = (label[:, 0] > 0.5).cpu().numpy()
+    valid = (label[:, 0] != IGNORE).cpu().numpy()
+    indices = batch["index"].cpu().numpy()
+    with evaluating(network):
+        for round_index in range(rounds):
+            prev = torch.sigmoid(predict(prev, torch.from_numpy(clicks).to(label.device)).float())
+            probs = prev[:, 0].cpu().numpy()
+            for i in range(len(clicks)):
+                rng = np.random.default_rng([seed, step, int(indices[i]), round_index])
+                corrective_click(clicks[i], gt[i], probs[i], rng, round_index, valid[i])
+    batch["clicks"] = torch.from_numpy(clicks).to(label.device)
+    return prev
+
+
 class FocalClickObjective(nn.Module):
     """Segmentor + Refiner end to end: NFL on the coarse logits, boundary-weighted NFL on the
     refined Focus-Crop logits, BCE on the boundary map (ClickSEG ``focalclick`` configs)."""
@@ -65,27 +91,8 @@ class FocalClickObjective(nn.Module):
 
     @torch.no_grad()
     def simulate(self, batch: Dict[str, Tensor], rounds: int, seed: int, step: int) -> Tensor:
-        """``rounds`` rounds of corrective clicks from the network's own predictions (eval mode,
-        no gradient, the previous mask fed back); returns the last round's probabilities (zeros
-        for no round) and updates ``batch['clicks']``."""
-        image, label = batch["image"], batch["label"]
-        prev = torch.zeros_like(label)
-        if rounds == 0:
-            return prev
-        clicks = batch["clicks"].cpu().numpy().copy()
-        gt = (label[:, 0] > 0.5).cpu().numpy()
-        valid = (label[:, 0] != IGNORE).cpu().numpy()
-        indices = batch["index"].cpu().numpy()
-        with evaluating(self.network):
-            for round_index in range(rounds):
-                logits, _ = self.segment(image, prev, torch.from_numpy(clicks).to(image.device))
-                prev = torch.sigmoid(logits.float())
-                probs = prev[:, 0].cpu().numpy()
-                for i in range(len(clicks)):
-                    rng = np.random.default_rng([seed, step, int(indices[i]), round_index])
-                    corrective_click(clicks[i], gt[i], probs[i], rng, round_index, valid[i])
-        batch["clicks"] = torch.from_numpy(clicks).to(image.device)
-        return prev
+        predict = lambda prev, clicks: self.segment(batch["image"], prev, clicks)[0]
+        return simulate_rounds(self.network, predict, batch, rounds, seed, step)
 
     def forward(self, image: Tensor, prev: Tensor, clicks: Tensor, label: Tensor, roi: Tensor,
                 focus_image: Tensor, focus_label: Tensor, focus_boundary: Tensor) -> Dict[str, Tensor]:

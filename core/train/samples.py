@@ -35,7 +35,8 @@ def focalclick_sample(sample: Sample, rng: np.random.Generator, size: int = 256,
     ``roi`` is the Focus Crop ``(x1, y1, x2, y2)`` in the Target Crop's raster; the focus
     fields are that region resized to ``focus_size``.
     """
-    image, gt, ignore, _ = target_crop(sample.image, sample.gt, sample.ignore, size, rng)
+    crop = target_crop(sample.image, sample.gt, sample.ignore, size, rng)
+    image, gt, ignore = crop.image, crop.gt, crop.ignore
     valid = None if ignore is None else ~ignore
     clicks = first_clicks(gt, rng, valid, MAX_POINTS)
     boundary = boundary_map(gt) > 0.5
