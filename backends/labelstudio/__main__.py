@@ -27,7 +27,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m focalxl.labelstudio", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
     parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("PORT", "9090")))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "4")),
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "8")),
                         help="request threads; sessions live in this one process")
     parser.add_argument("--timeout", type=int, default=int(os.environ.get("WORKER_TIMEOUT", "120")),
                         help="seconds before gunicorn restarts a worker that stopped answering its arbiter")

@@ -24,10 +24,10 @@ from .server import create_app
 def build_app(threads: Optional[int] = None) -> Flask:
     """Load the preset once for the process and wrap it in the HTTP app.
 
-    Downloads may hold at most ``threads - 2`` request threads (``THREADS``, default 4),
+    Downloads may hold at most ``threads - 2`` request threads (``THREADS``, default 8),
     so two are always left for ``/health`` and for clicks on images already fetched.
     """
-    threads = threads or int(os.environ.get("THREADS", "4"))
+    threads = threads or int(os.environ.get("THREADS", "8"))
     preset = os.environ.get("FOCALXL_PRESET", "classical")
     options = {}
     if os.environ.get("FOCALXL_MAX_PIXELS"):

@@ -82,7 +82,7 @@ def bench_round_trip(repeats: int, preset: str) -> None:
         files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=files.serve_forever, daemon=True).start()
         image_url = f"http://127.0.0.1:{files.server_address[1]}/{image_file.name}"
-        server, url = _start_server(preset)
+        server, url = _start_server(preset, trusted=f"127.0.0.1:{files.server_address[1]}")
         try:
             first: List[float] = []
             repeated: List[float] = []
@@ -95,7 +95,7 @@ def bench_round_trip(repeats: int, preset: str) -> None:
             server.terminate()
             server.wait(timeout=30)
             files.shutdown()
-    first, repeated = first[1:], repeated[1:]   # the very first also downloads the image into the SDK's cache
+    first, repeated = first[1:], repeated[1:]   # the very first also downloads the image into the media cache
     print(f"HTTP /predict round trip, 1920x1080 task, preset {preset}: first interaction median "
           f"{statistics.median(first) * 1e3:.0f} ms, repeated interaction median {statistics.median(repeated) * 1e3:.0f} ms "
           f"({len(first)} tasks)")
@@ -112,11 +112,12 @@ def _post(url: str, task_id: int, image_url: str, points: list) -> float:
     return elapsed
 
 
-def _start_server(preset: str):
+def _start_server(preset: str, trusted: str):
+    """The backend on a free port, trusting the local image host ``trusted`` (loopback is refused by default)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, FOCALXL_PRESET=preset, LOG_LEVEL="WARNING")
+    env = dict(os.environ, FOCALXL_PRESET=preset, LOG_LEVEL="WARNING", FOCALXL_FETCH_ALLOW=trusted)
     process = subprocess.Popen([sys.executable, "-m", "focalxl.labelstudio", "--host", "127.0.0.1", "--port", str(port)],
                                env=env)
     url = f"http://127.0.0.1:{port}"

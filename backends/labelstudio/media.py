@@ -36,7 +36,7 @@ from label_studio_sdk._extensions.label_studio_tools.core.utils.io import (encod
                                                                           resolve_local_storage_file)
 
 DEFAULT_CACHE_BYTES = 64 * 1024 ** 2
-SLOT_WAIT_S = 2.0
+SLOT_WAIT_S = 0.0   # a download never waits for a slot while holding a request thread
 
 
 class ImageUnavailable(ValueError):
