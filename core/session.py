@@ -6,6 +6,7 @@ so undo keeps just the patches an interaction overwrote.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
@@ -17,6 +18,9 @@ from .bimap import BiMap, footprint
 from .interactions import INTERACTION_TYPES, Interaction
 from .merge import progressive_merge, touched_components
 from .predictors.base import DetailInput, ObjectInput, ObjectPrediction, Predictor, to_prob
+
+
+_MAP_NAMES = itertools.count()     # one name per probability map any session made, unique in the process
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class _Step:
     target: crops.Crop
     old_alpha: np.ndarray
     old_mask: np.ndarray
+    old_state: int
 
 
 class Session:
@@ -63,6 +68,7 @@ class Session:
         self._mask = np.zeros(image.shape[:2], dtype=bool) if mask is None else mask.copy()
         self._alpha = self._mask.astype(np.float32)
         self._steps: List[_Step] = []
+        self._state = next(_MAP_NAMES)     # names the probability map; undo gives a map back its old name
         self._context: Any = None
         self._context_ready = False
         self._lock = threading.RLock()
@@ -110,14 +116,16 @@ class Session:
             history = self.history + [interaction]
             target = self.target_box(interaction)
             x0, y0, x1, y1 = target
-            coarse, object_crop, object_features = self._predict_object(history, target)
+            state = next(_MAP_NAMES)
+            verbatim = self.predictor.detail_size is None and not self._merging(len(history))
+            coarse, object_crop, object_features = self._predict_object(history, target, state if verbatim else None)
             touch = footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0))
             if self.predictor.detail_size is None:      # no Detail-Net (SAM): the object prediction is final
                 alpha = coarse
             else:
                 focus = self._focus_box(coarse, touch, interaction, target)
                 alpha = self._refine(history, target, focus, coarse, object_crop, object_features)
-            self._commit(interaction, object_crop, alpha, touch, len(history))
+            self._commit(interaction, object_crop, alpha, touch, len(history), state)
             return _result(self._mask, self._alpha)
 
     def undo(self) -> Result:
@@ -126,6 +134,7 @@ class Session:
             if not self._steps:
                 raise IndexError("nothing to undo")
             step = self._steps.pop()
+            self._state = step.old_state
             x0, y0, x1, y1 = step.box
             self._alpha[y0:y1, x0:x1] = step.old_alpha
             self._mask[y0:y1, x0:x1] = step.old_mask
@@ -142,14 +151,18 @@ class Session:
         fraction = max(self.config.target_min_fraction, getattr(self.predictor, "target_min_fraction", 0.0))
         return max(self.config.target_min_size, round(fraction * max(self.shape)))
 
-    def _predict_object(self, history: List[Interaction], target: crops.Box) -> Tuple[np.ndarray, crops.Crop, Any]:
-        """Object probabilities over the target box at image resolution, the Object-Net's crop and its features."""
+    def _predict_object(self, history: List[Interaction], target: crops.Box,
+                        state_after: Optional[int]) -> Tuple[np.ndarray, crops.Crop, Any]:
+        """Object probabilities over the target box at image resolution, the Object-Net's crop and its features.
+
+        ``state_after`` names the map this prediction becomes when it is committed as it is."""
         crop = _raster(target, self.predictor.input_size, getattr(self.predictor, "square_crops", False))
         inputs = ObjectInput(crop=crop, image=crop.take(self.image), bimaps=_bimaps(history, crop, self.predictor.click_radius),
                              latest=_bimaps(history[-1:], crop, self.predictor.click_radius),
                              prev_prob=crop.take(self._alpha), context=self.context, history=tuple(history),
                              full_image=self.image, full_prob=self._alpha,
-                             prev_target=self._steps[-1].target if self._steps else None)
+                             prev_target=self._steps[-1].target if self._steps else None,
+                             state=self._state, state_after=state_after)
         output = self.predictor.predict_object(inputs)
         if isinstance(output, ObjectPrediction) and output.prob is not None:
             return output.prob, crop, output.features
@@ -192,7 +205,7 @@ class Session:
         return self.started_from_mask or count > self.config.merge_after
 
     def _commit(self, interaction: Interaction, target: crops.Crop, alpha: np.ndarray, touch: np.ndarray,
-                count: int) -> None:
+                count: int, state: int) -> None:
         """Write the new state into the target region, keeping the overwritten patch for undo."""
         x0, y0, x1, y1 = target.box
         old_alpha = self._alpha[y0:y1, x0:x1]
@@ -207,7 +220,9 @@ class Session:
         changed = crops.mask_bbox((new_alpha != old_alpha) | (new_mask != old_mask)) or (0, 0, 0, 0)
         cx0, cy0, cx1, cy1 = changed
         box = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
-        self._steps.append(_Step(interaction, box, target, old_alpha[cy0:cy1, cx0:cx1].copy(), old_mask[cy0:cy1, cx0:cx1].copy()))
+        self._steps.append(_Step(interaction, box, target, old_alpha[cy0:cy1, cx0:cx1].copy(),
+                                 old_mask[cy0:cy1, cx0:cx1].copy(), self._state))
+        self._state = state
         old_alpha[cy0:cy1, cx0:cx1] = new_alpha[cy0:cy1, cx0:cx1]
         old_mask[cy0:cy1, cx0:cx1] = new_mask[cy0:cy1, cx0:cx1]
 

@@ -36,6 +36,8 @@ class ObjectInput:
     full_image: Optional[np.ndarray] = None  # the whole image (no copy), for predictors that resample crops themselves
     full_prob: Optional[np.ndarray] = None   # the session's whole probability map (read only)
     prev_target: Optional[Crop] = None       # the previous interaction's Target Crop, None before the first
+    state: int = -1                          # names the session's current map (unique in the process)
+    state_after: Optional[int] = None        # the name this prediction's map gets if committed as it is, else None
 
 
 @dataclass

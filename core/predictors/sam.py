@@ -19,12 +19,17 @@ How SAM fits the FocalClick loop, and why:
   logits of the prediction the current mask came from, exactly as a ``SamPredictor``
   loop feeds them back; when the mask came from elsewhere (an existing annotation,
   Progressive Merge, undo past a merge) it is that mask put through SAM's geometry.
+  Predictions are filed under the name the session gives the map they became
+  (``ObjectInput.state_after``), so finding them costs nothing per pixel.
+* **Per click, only SAM's own work at image resolution**: the decoder, the upsampling
+  (the first step only over the rows and columns the image covers, which gives the same
+  values as ``Sam.postprocess_masks``) and one sigmoid; no hashing or copies of the frame.
   One click and nothing else asks SAM for three masks and keeps the best-scored one;
   anything more asks for one (SAM's guidance for ambiguous and unambiguous prompts).
 """
 from __future__ import annotations
 
-import hashlib
+import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -32,49 +37,48 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from .. import runtime
 from ..models import sam as sam_networks
 from ..models import sam_prompts
-from .base import DetailInput, ObjectInput, to_prob
+from .base import DetailInput, ObjectInput, ObjectPrediction
 
 REMEMBERED_PREDICTIONS = 32     # low-res logits kept per session, so undo finds the prediction it returns to
 SIGN_MARGIN = 1e-3              # SAM's "logit > 0" survives the engine's "sigmoid >= 0.5" in float32
+# Presets whose bf16 masks agree with their fp32 ones (IoU >= 0.99 per click in
+# ``python -m focalxl.bench.reference``): ``precision="auto"`` runs these in bf16 on CPUs with it.
+BF16_AGREES = frozenset()
 
 
 @dataclass
 class SamContext:
     """One image's SAM embedding and the low-res logits of the predictions made on it.
 
-    Predictions are filed under a digest of the probability map they gave the session,
-    so the mask prompt for the next interaction is found from the session's current
-    map alone, whatever undo did in between.
+    Predictions are filed under the name of the probability map they gave the session
+    (``ObjectInput.state_after``), so the mask prompt for the next interaction is found
+    from the session's current map's name alone, whatever undo did in between.
     """
 
     features: torch.Tensor
     original_size: Tuple[int, int]
     input_size: Tuple[int, int]
-    predictions: "OrderedDict[bytes, torch.Tensor]" = field(default_factory=OrderedDict)
+    predictions: "OrderedDict[int, torch.Tensor]" = field(default_factory=OrderedDict)
 
     @property
     def nbytes(self) -> int:
         tensors = [self.features, *self.predictions.values()]
         return sum(t.element_size() * t.nelement() for t in tensors)
 
-    def remember(self, prob: np.ndarray, low_res_logits: torch.Tensor) -> None:
-        key = _digest(prob)
-        self.predictions[key] = low_res_logits
-        self.predictions.move_to_end(key)
+    def remember(self, state: int, low_res_logits: torch.Tensor) -> None:
+        self.predictions[state] = low_res_logits
+        self.predictions.move_to_end(state)
         while len(self.predictions) > REMEMBERED_PREDICTIONS:
             self.predictions.popitem(last=False)
 
-    def recall(self, prob: np.ndarray) -> Optional[torch.Tensor]:
-        return self.predictions.get(_digest(prob))
-
-
-def _digest(prob: np.ndarray) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(prob).data, digest_size=16).digest()
+    def recall(self, state: int) -> Optional[torch.Tensor]:
+        return self.predictions.get(state)
 
 
 class SamPredictor:
@@ -90,11 +94,13 @@ class SamPredictor:
     click_radius = 0.0
 
     def __init__(self, name: str, config: sam_networks.SamConfig, checkpoint: Optional[str | os.PathLike] = None,
-                 device: Optional[str] = None, threads: Optional[int] = None, random_weights: bool = False):
+                 device: Optional[str] = None, threads: Optional[int] = None, random_weights: bool = False,
+                 precision: str = "auto"):
         source = runtime.weights_source(name, checkpoint, random_weights,
                                         f"run `focalxl weights download {name}`")
         self.name = name
         self.device = runtime.pick_device(device)
+        self.dtype = runtime.autocast_dtype(self.device, precision, bf16_agrees=name in BF16_AGREES)
         runtime.set_cpu_threads(threads)
         self.model = runtime.shared_model(("sam", config, *runtime.file_identity(source), str(self.device)),
                                           lambda: _build(config, source, self.device))
@@ -107,20 +113,20 @@ class SamPredictor:
         input_size = sam_networks.preprocess_shape(height, width, self.model.image_encoder.img_size)
         resized = np.array(Image.fromarray(image).resize(input_size[::-1], Image.BILINEAR))
         pixels = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
-        with runtime.inference(self.device):
+        with runtime.inference(self.device, self.dtype):
             features = self.model.image_encoder(self.model.preprocess(pixels))
         return SamContext(features=features, original_size=(height, width), input_size=input_size)
 
-    def predict_object(self, inputs: ObjectInput) -> np.ndarray:
+    def predict_object(self, inputs: ObjectInput) -> ObjectPrediction:
         context: SamContext = inputs.context
         prompts = sam_prompts.from_history(inputs.history)
         mask_input = self._mask_input(prompts, inputs, context)
-        low_res, full = self._decode(prompts, mask_input, context)
-        logits = full - self.model.mask_threshold
-        logits = np.where(logits > 0, logits, np.minimum(logits, -SIGN_MARGIN)).astype(np.float32)
-        logits = inputs.crop.take(logits)
-        context.remember(to_prob(logits), low_res)
-        return logits
+        low_res, logits = self._decode(prompts, mask_input, context)
+        prob = probabilities(logits).numpy()
+        if inputs.state_after is not None:
+            context.remember(inputs.state_after, low_res)
+        x0, y0, x1, y1 = inputs.crop.box
+        return ObjectPrediction(None, prob=prob[y0:y1, x0:x1])
 
     def refine(self, inputs: DetailInput) -> np.ndarray:
         """Unused (``detail_size = None``); the coarse map as it is."""
@@ -132,11 +138,11 @@ class SamPredictor:
         low_res = self.model.prompt_encoder.mask_input_size[0]
         if prompts.coarse_mask is not None:
             return self._as_prompt(prompts.coarse_mask.astype(np.float32), context, low_res)
-        if not (inputs.prev_prob >= 0.5).any():
-            return None
-        remembered = context.recall(inputs.prev_prob)
+        remembered = context.recall(inputs.state)
         if remembered is not None:
             return remembered
+        if not (inputs.prev_prob >= 0.5).any():
+            return None
         height, width = context.original_size
         whole = np.zeros((height, width), dtype=np.float32)
         x0, y0, x1, y1 = inputs.crop.box
@@ -148,8 +154,9 @@ class SamPredictor:
         return torch.as_tensor(logits, device=self.device)[None]
 
     def _decode(self, prompts: sam_prompts.SamPrompts, mask_input: Optional[torch.Tensor],
-                context: SamContext) -> Tuple[torch.Tensor, np.ndarray]:
-        """SAM's low-res logits ``[1, 1, h, w]`` and its logits at image resolution, as ``SamPredictor.predict``."""
+                context: SamContext) -> Tuple[torch.Tensor, torch.Tensor]:
+        """SAM's low-res logits ``[1, 1, h, w]`` and its logits ``[H, W]`` at image resolution less the
+        mask threshold, on the CPU, as ``SamPredictor.predict`` upsamples them."""
         points = None
         if prompts.points is not None:
             coords = sam_prompts.to_input_frame(prompts.points, context.original_size, context.input_size)
@@ -160,15 +167,40 @@ class SamPredictor:
             corners = sam_prompts.to_input_frame(prompts.box, context.original_size, context.input_size)
             box = torch.as_tensor(corners.reshape(1, 4), dtype=torch.float, device=self.device)
         multimask = prompts.single_point and mask_input is None
-        with runtime.inference(self.device):
+        with runtime.inference(self.device, self.dtype):
             sparse, dense = self.model.prompt_encoder(points=points, boxes=box, masks=mask_input)
             low_res, scores = self.model.mask_decoder(
                 image_embeddings=context.features, image_pe=self.dense_pe,
                 sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask)
             best = int(torch.argmax(scores[0])) if multimask else 0
             low_res = low_res[:, best:best + 1].float()
-            full = self.model.postprocess_masks(low_res, context.input_size, context.original_size)
-        return low_res, full[0, 0].float().cpu().numpy()
+            logits = upscale(low_res, context.input_size, context.original_size,
+                             self.model.image_encoder.img_size) - self.model.mask_threshold
+        return low_res, logits[0, 0].cpu()
+
+
+def probabilities(logits: torch.Tensor) -> torch.Tensor:
+    """``sigmoid(logits)``, ``>= 0.5`` exactly where SAM's mask ``logits > 0`` is (tiny negative
+    logits would round to 0.5 in float32, so non-positive ones are pushed below ``-SIGN_MARGIN``)."""
+    with torch.inference_mode():
+        return torch.sigmoid(torch.where(logits > 0, logits, logits.clamp(max=-SIGN_MARGIN)))
+
+
+def upscale(low_res: torch.Tensor, input_size: Tuple[int, int], original_size: Tuple[int, int],
+            img_size: int) -> torch.Tensor:
+    """``Sam.postprocess_masks``, upsampling only the low-res rows and columns the image covers.
+
+    The first ×(img_size / low-res side) step samples source index ``(i + 0.5) / f - 0.5``;
+    output rows below ``input_size`` never read past low-res row ``ceil(h / f)``, so cutting the
+    input there (plus one) and the output at ``input_size`` gives exactly SAM's values.
+    """
+    factor = img_size // low_res.shape[-1]
+    rows = min(low_res.shape[-2], math.ceil(input_size[0] / factor) + 1)
+    cols = min(low_res.shape[-1], math.ceil(input_size[1] / factor) + 1)
+    masks = F.interpolate(low_res[..., :rows, :cols], scale_factor=float(factor), mode="bilinear",
+                          align_corners=False)
+    masks = masks[..., :input_size[0], :input_size[1]]
+    return F.interpolate(masks, original_size, mode="bilinear", align_corners=False)
 
 
 def _build(config: sam_networks.SamConfig, checkpoint: Optional[str], device: torch.device):
@@ -184,7 +216,8 @@ def preset(variant: str):
     name = f"sam-{variant.replace('_', '-')}"
 
     def build(checkpoint: Optional[str] = None, device: Optional[str] = None, threads: Optional[int] = None,
-              random_weights: bool = False) -> SamPredictor:
-        return SamPredictor(name, sam_networks.OFFICIAL[variant], checkpoint, device, threads, random_weights)
+              random_weights: bool = False, precision: str = "auto") -> SamPredictor:
+        return SamPredictor(name, sam_networks.OFFICIAL[variant], checkpoint, device, threads, random_weights,
+                            precision)
 
     return build

@@ -30,7 +30,7 @@ import focalxl
 from focalxl.bench.latency import photo
 from focalxl.models import sam as sam_networks
 from focalxl.models.sam_modeling import build_sam
-from focalxl.predictors.sam import SamPredictor
+from focalxl.predictors.sam import SamPredictor, upscale
 
 TINY = sam_networks.SamConfig(encoder_embed_dim=32, encoder_depth=2, encoder_num_heads=2,
                               encoder_global_attn_indexes=(1,), prompt_embed_dim=32, image_size=256,
@@ -206,7 +206,7 @@ def test_a_logit_of_exactly_zero_stays_background_as_in_sam(tiny_checkpoint, ima
     logits = np.zeros((height, width), dtype=np.float32)
     logits[:, : width // 3] = 1e-9
     logits[:, 2 * width // 3:] = -1e-9
-    monkeypatch.setattr(predictor, "_decode", lambda *args: (torch.zeros(1, 1, 64, 64), logits))
+    monkeypatch.setattr(predictor, "_decode", lambda *args: (torch.zeros(1, 1, 64, 64), torch.from_numpy(logits)))
     mask = focalxl.Segmenter(predictor).new_session(image).add(focalxl.Click(5.0, 5.0)).mask
     assert np.array_equal(mask, logits > 0)
 
@@ -254,3 +254,12 @@ def test_a_checkpoint_replaced_on_disk_loads_anew(tiny_checkpoint, tmp_path):
     after = SamPredictor("sam-tiny", TINY, checkpoint=path)
     assert after.model is not before.model
     assert torch.equal(after.model.mask_decoder.iou_token.weight, state["mask_decoder.iou_token.weight"])
+
+
+@pytest.mark.parametrize("original", [(1080, 1920), (480, 640), (20, 4000), (4000, 20), (1, 1), (333, 777)])
+def test_upscaling_only_the_covered_rows_gives_sams_postprocessed_logits_exactly(original):
+    low_res = torch.randn(1, 1, 256, 256)
+    input_size = sam_networks.preprocess_shape(*original, 1024)
+    sam = types.SimpleNamespace(image_encoder=types.SimpleNamespace(img_size=1024))
+    expected = build_sam.Sam.postprocess_masks(sam, low_res, input_size, original)
+    assert torch.equal(upscale(low_res, input_size, original, 1024), expected)
