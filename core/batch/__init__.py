@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -55,3 +56,27 @@ def annotate_labelstudio(project: int, prompt: str = "auto", limit: Optional[int
     source = LabelStudioSource(server, project, version, prompt, limit)
     control = source.control()
     return run_job(source.works(control), lambda journal: LabelStudioSink(server, control, version, journal), options)
+
+
+def annotate_cvat(task: int, export: Optional[str] = None, prompt: str = "auto", limit: Optional[int] = None,
+                  options: Optional[RunOptions] = None, server=None) -> Summary:
+    """Segment the shapes of a CVAT task; upload mask shapes, or with ``export`` write CVAT for images 1.1 XML.
+
+    ``server`` (``focalxl.batch.sources.cvat.Server``) defaults to ``CVAT_HOST`` and
+    ``CVAT_ACCESS_TOKEN`` or ``CVAT_USER``/``CVAT_PASSWORD``.
+    """
+    from .journal import Journal
+    from .sinks.cvat import CvatUploadSink, CvatXmlSink
+    from .sources.cvat import CvatSource, Server, auth_headers
+
+    options = options or RunOptions(journal=default_journal(export) if export else f"cvat-task-{task}.journal.sqlite")
+    server = server or Server.from_environment()
+    client = server.client()
+    with Journal(options.journal) as journal:
+        ours = frozenset(s for remote in journal.remotes(f"cvat/task/{task}/") for s in json.loads(remote))
+    source = CvatSource(server, task, prompt, limit, ours)
+    data = source.read(client)
+    works = source.works(data, auth_headers(client))
+    if export:
+        return run_job(works, lambda journal: CvatXmlSink(data, export), options)
+    return run_job(works, lambda journal: CvatUploadSink(client, data, journal), options)

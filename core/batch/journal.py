@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from .work import Outcome
 
@@ -39,6 +39,12 @@ class Journal:
     def close(self) -> None:
         self._db.close()
 
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def done(self, keys: Iterable[Tuple[str, str]]) -> Dict[str, Outcome]:
         """The successful outcomes among ``(item, prompt)`` pairs, by item key."""
         found = {}
@@ -61,6 +67,11 @@ class Journal:
         """``(remote id, content digest)`` last sent to ``target``, or ``None``."""
         row = self._db.execute("SELECT remote, content FROM uploads WHERE target=?", (target,)).fetchone()
         return None if row is None else (row[0], row[1])
+
+    def remotes(self, prefix: str) -> List[str]:
+        """The remote ids recorded for every target starting with ``prefix``."""
+        rows = self._db.execute("SELECT remote FROM uploads WHERE substr(target, 1, ?) = ?", (len(prefix), prefix))
+        return [row[0] for row in rows]
 
     def uploaded(self, target: str, remote: str, content: str) -> None:
         with self._db:

@@ -21,6 +21,9 @@ from ...formats import coco_rle
 from .. import prompts
 from ..work import ImageWork, Item
 
+# the region kinds --prompt reads (others are not objects of the job)
+PROMPT_REGIONS = {"box": ("rectangle",), "points": ("keypoint",), "mask": ("brush",),
+                  "auto": ("rectangle", "keypoint", "brush")}
 _MEDIA: Dict[Tuple[str, str], object] = {}
 _MEDIA_LOCK = threading.Lock()
 
@@ -128,7 +131,7 @@ class LabelStudioSource:
                     region = read_region(result, f"task {task.get('id')} {kind} {entry.get('id')}")
                 except ValueError:
                     continue        # other tools' results (text, choices, ...) are not prompts
-                if region.to_name in (None, control.to_name):
+                if region.to_name in (None, control.to_name) and region.kind in PROMPT_REGIONS[self.prompt]:
                     regions.append((f"{kind}/{entry.get('id')}/{result.get('id') or index}", region))
         return regions
 
