@@ -218,8 +218,13 @@ def load_segmenter(preset: str, checkpoint: Optional[str]):
         raise UsageError("--preset", f"unknown preset {preset!r}; choose one of {', '.join(focalxl.presets())}")
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise UsageError("--checkpoint", f"no such file {checkpoint!r}")
+    from .weights import MissingWeights
+
     try:
         return focalxl.load(preset, checkpoint)
+    except MissingWeights as error:
+        raise UsageError("--checkpoint", f"the {preset} preset needs its weights; {error.how_to_get}, "
+                                         f"and give them with --checkpoint PATH") from None
     except (ValueError, OSError, RuntimeError, KeyError) as error:
         raise UsageError("--checkpoint" if checkpoint is not None else "--preset", str(error)) from None
 
@@ -265,6 +270,9 @@ def _cmd_segment(args: argparse.Namespace) -> int:
         write_image(args.overlay, overlay(image, result.mask, interactions), "--overlay")
     count = len(prompts)
     print(f"{describe(result, shape)}, {count} interaction{'s' if count != 1 else ''} in {elapsed:.0f} ms")
+    if args.out is None and args.alpha is None and args.overlay is None:
+        print("nothing written: add --out MASK.png, --alpha ALPHA.png or --overlay OVERLAY.png to save the result",
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -363,9 +371,19 @@ def _run_train(argv: List[str]) -> int:
 DELEGATED = {"eval": _run_eval, "bench": _run_bench, "annotate": _run_annotate, "train": _run_train}
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("focalxl")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="focalxl", description="FocalClick-XL interactive segmentation: prompts in, masks and alpha out.")
+    parser.add_argument("--version", action="version", version=f"focalxl {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     seg = commands.add_parser(

@@ -9,6 +9,8 @@ from typing import Callable, Dict, Hashable, Iterator, Optional, Tuple, TypeVar
 
 import torch
 
+from .weights import MissingWeights
+
 Model = TypeVar("Model")
 
 _models: Dict[Hashable, object] = {}
@@ -110,8 +112,7 @@ def weights_source(preset: str, checkpoint: Optional[str | os.PathLike], random_
     ``how_to_get`` tells the user where the weights come from when neither is given.
     """
     if checkpoint is None and not random_weights:
-        raise ValueError(f"checkpoint: {preset} needs its weights; {how_to_get}, and pass checkpoint=PATH "
-                         f"(or random_weights=True for benchmarks)")
+        raise MissingWeights(preset, how_to_get)
     if checkpoint is not None and random_weights:
         raise ValueError("random_weights: give either a checkpoint or random_weights=True, not both")
     if checkpoint is None:

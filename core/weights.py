@@ -28,6 +28,16 @@ class WeightsError(Exception):
     """A weight file could not be fetched or does not match the table; the message says what to do."""
 
 
+class MissingWeights(ValueError):
+    """A learned preset loaded without a checkpoint; ``how_to_get`` says where its weights come from."""
+
+    def __init__(self, preset: str, how_to_get: str):
+        super().__init__(f"checkpoint: {preset} needs its weights; {how_to_get}, and pass checkpoint=PATH "
+                         f"(or random_weights=True for benchmarks)")
+        self.preset = preset
+        self.how_to_get = how_to_get
+
+
 @dataclass(frozen=True)
 class WeightFile:
     """One preset's official file. ``url``, ``size`` or ``sha256`` is ``None`` where nothing is published."""
