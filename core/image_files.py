@@ -49,7 +49,8 @@ def read_header(data: bytes) -> Optional[Header]:
         return None
     try:
         with image:
-            orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+            # Image.getexif, not PNG's override: that one decodes every pixel to look for a late eXIf chunk.
+            orientation = Image.Image.getexif(image).get(EXIF_ORIENTATION, 1)
             width, height = image.size
     except Exception:   # any parser failure on hostile bytes means the header cannot be read
         return None

@@ -1,3 +1,4 @@
+import io
 import warnings
 
 import cv2
@@ -50,9 +51,12 @@ def test_missing_file_raises_value_error_naming_the_path(tmp_path):
 
 
 def no_decoder(monkeypatch):
+    """Fail the test if OpenCV or Pillow decodes pixels."""
     import focalxl.image_files as image_files
+    from PIL import ImageFile
 
-    monkeypatch.setattr(image_files.cv2, "imdecode", lambda *_: pytest.fail("a decoder ran"))
+    monkeypatch.setattr(image_files.cv2, "imdecode", lambda *_: pytest.fail("OpenCV decoded pixels"))
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda *_: pytest.fail("Pillow decoded pixels"))
 
 
 def test_an_image_over_the_pixel_limit_is_refused_from_its_header_before_decoding(monkeypatch):
@@ -111,6 +115,19 @@ def test_every_supported_format_has_a_readable_header_and_decodes(ext):
     data = cv2.imencode(ext, image if ext != ".pgm" else image[..., 0])[1].tobytes()
     assert read_header(data) == Header(48, 40, 1)
     assert decode_image(data, "frame", max_pixels=1920).shape == (40, 48, 3)
+
+
+def test_the_exif_orientation_is_read_from_the_header_without_decoding(monkeypatch):
+    from PIL import Image
+
+    for kind in ("JPEG", "PNG", "WEBP", "TIFF"):
+        buffer, exif = io.BytesIO(), Image.Exif()
+        exif[0x0112] = 6
+        Image.new("RGB", (48, 40)).save(buffer, kind, exif=exif)
+        no_decoder(monkeypatch)
+        header = read_header(buffer.getvalue())     # Pillow reports a rotated TIFF's size as displayed
+        assert (header.width * header.height, header.orientation) == (48 * 40, 6), kind
+        monkeypatch.undo()
 
 
 def test_a_decoder_that_reads_more_pixels_than_the_header_said_is_still_refused(monkeypatch):
