@@ -158,6 +158,14 @@ def test_presets_are_registered_with_their_official_files():
         assert entry.size > 100_000_000 and len(entry.sha256) == 64
 
 
+def test_verify_holds_a_file_named_like_an_official_one_to_its_size(tmp_path, checkpoints):
+    path = tmp_path / "sam2.1_hiera_tiny.pt"
+    path.write_bytes(checkpoints("test").read_bytes())
+    verdict = weights.verify(path)
+    assert verdict.entry.preset == "sam2.1-hiera-tiny" and verdict.ok is False
+    assert "expected 156008466" in verdict.reason
+
+
 def test_presets_need_weights_or_an_explicit_random_choice():
     with pytest.raises(ValueError, match="focalxl weights download sam2.1-hiera-small"):
         focalxl.load("sam2.1-hiera-small")
