@@ -65,9 +65,10 @@ class Sam2Predictor(SamPredictor):
     def context(self, image: np.ndarray) -> Sam2Context:
         """The image features of ``image`` (``uint8[H, W, 3]`` RGB), as ``SAM2ImagePredictor.set_image`` computes them."""
         height, width = image.shape[:2]
-        pixels = torch.as_tensor(np.ascontiguousarray(image), device=self.device).permute(2, 0, 1)[None]
+        pixels = torch.as_tensor(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+        pixels = self.model.preprocess(pixels).to(self.device)    # on the CPU, as SAM2ImagePredictor does
         with runtime.inference(self.device, self.dtype):
-            embedding, high_res = self.model.encode(self.model.preprocess(pixels))
+            embedding, high_res = self.model.encode(pixels)
         side = self.model.image_size
         return Sam2Context(features=embedding, original_size=(height, width), input_size=(side, side),
                            high_res=high_res)
