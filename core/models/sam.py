@@ -87,6 +87,7 @@ def load(config: SamConfig, checkpoint: Optional[str | os.PathLike]) -> modeling
 
 
 def preprocess_shape(height: int, width: int, long_side: int) -> Tuple[int, int]:
-    """``(h, w)`` of an image resized to ``long_side`` on its longer side, rounded as SAM rounds."""
+    """``(h, w)`` of an image resized to ``long_side`` on its longer side, rounded as SAM rounds;
+    at least one pixel a side (SAM's own rounding gives 0 from an aspect of 2048:1 and crashes)."""
     scale = long_side * 1.0 / max(height, width)
-    return int(height * scale + 0.5), int(width * scale + 0.5)
+    return max(1, int(height * scale + 0.5)), max(1, int(width * scale + 0.5))

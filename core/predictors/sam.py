@@ -49,7 +49,7 @@ REMEMBERED_PREDICTIONS = 32     # low-res logits kept per session, so undo finds
 SIGN_MARGIN = 1e-3              # SAM's "logit > 0" survives the engine's "sigmoid >= 0.5" in float32
 # Presets whose bf16 masks agree with their fp32 ones (IoU >= 0.99 per click in
 # ``python -m focalxl.bench.reference``): ``precision="auto"`` runs these in bf16 on CPUs with it.
-BF16_AGREES = frozenset()
+BF16_AGREES: frozenset = frozenset()
 
 
 @dataclass
