@@ -97,3 +97,47 @@ class HttpTrigger:
                 pass
 
         return Request
+
+
+_SERVE = """
+import sys
+sys.path.insert(0, {tests!r})
+from nuclio_runtime import HttpTrigger, load_main
+with HttpTrigger(load_main()) as trigger:
+    print(trigger.url, flush=True)
+    sys.stdin.read()
+"""
+
+
+class HttpTriggerProcess:
+    """``HttpTrigger`` in a Python process of its own (a replica), with ``env`` as its environment;
+    it serves until the context exits."""
+
+    def __init__(self, env: dict):
+        self.env = env
+
+    def __enter__(self) -> "HttpTriggerProcess":
+        import os
+        import subprocess
+
+        script = _SERVE.format(tests=str(Path(__file__).resolve().parent))
+        self.process = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, **self.env},
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.url = ""
+        for line in self.process.stdout:            # the Nuclio logger writes to stdout too
+            if line.startswith("http://"):
+                self.url = line.strip()
+                break
+        if not self.url:
+            self.__exit__()
+            raise RuntimeError(f"the function process did not start (exit code {self.process.returncode})")
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()   # keep its log pipe from filling
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
