@@ -2,9 +2,12 @@
 
 1. Our brush encoder against ``label_studio_sdk.converter.brush.mask2rle`` on a 12-megapixel
    mask (3000 x 4000, one round object); the requirement is a ratio of at least 10.
-2. ``POST /predict`` with an interactive context for a 1920 x 1080 task, through the real
+2. Our brush decoder against ``label_studio_sdk.converter.brush.decode_rle`` on a costly
+   stream per byte (random 0/255 RGBA bytes: a chunk every one or two values, repeat and
+   literal mixed): the time a brush region in a request body can ask for, per byte of RLE.
+3. ``POST /predict`` with an interactive context for a 1920 x 1080 task, through the real
    server (``python -m focalxl.labelstudio``) with the image served over HTTP: the first
-   interaction of a task (session start: image fetch from the SDK's cache, decode, first
+   interaction of a task (session start: image from the media cache, decode, first
    prediction) and a repeated one (one more keypoint on the same session).
 """
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Callable, List
 import cv2
 import numpy as np
 import requests
-from label_studio_sdk.converter.brush import mask2rle
+from label_studio_sdk.converter.brush import decode_rle, encode_rle, mask2rle
 
 from focalxl.formats import labelstudio_brush as brush
 
@@ -57,6 +60,18 @@ def bench_encoder(repeats: int) -> None:
     theirs = best_of(repeats, lambda: mask2rle(alpha))
     print(f"brush RLE encode, 4000x3000 mask (12 MP): focalxl {ours * 1e3:.1f} ms, "
           f"label_studio_sdk mask2rle {theirs * 1e3:.1f} ms, ratio {theirs / ours:.1f}x (requirement >= 10x)")
+
+
+def bench_decoder(repeats: int) -> None:
+    rng = np.random.default_rng(0)
+    height, width = 500, 500
+    values = rng.integers(0, 2, 4 * height * width, dtype=np.uint8) * 255   # runs of one or two words
+    rle = encode_rle(values)
+    ours = best_of(repeats, lambda: brush.decode(rle, height, width))
+    theirs = best_of(max(1, repeats // 5), lambda: decode_rle(rle))
+    print(f"brush RLE decode, costly stream (random 0/255 bytes, {len(rle) / 1e6:.2f} MB of RLE, {height}x{width}): focalxl "
+          f"{ours * 1e3:.0f} ms ({ours / len(rle) * 1e6:.2f} us per RLE byte), label_studio_sdk decode_rle "
+          f"{theirs * 1e3:.0f} ms, ratio {theirs / ours:.1f}x")
 
 
 def scene(height: int = 1080, width: int = 1920) -> np.ndarray:
@@ -144,6 +159,7 @@ def main(argv=None) -> None:
     parser.add_argument("--preset", default="classical")
     args = parser.parse_args(argv)
     bench_encoder(args.repeats)
+    bench_decoder(args.repeats)
     bench_round_trip(args.repeats, args.preset)
 
 

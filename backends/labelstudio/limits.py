@@ -3,7 +3,7 @@
 =========================  ==================================================  =========
 variable                   limit                                               default
 =========================  ==================================================  =========
-FOCALXL_MAX_BODY_MB        request body size (413)                             64
+FOCALXL_MAX_BODY_MB        request body size (413)                             16
 FOCALXL_MAX_JSON_DEPTH     nesting of arrays and objects in a body (400)       64
 FOCALXL_MAX_PROMPTS        keypoints, rectangles and brush regions used by     200
                            one request (413)
@@ -34,7 +34,7 @@ class LimitExceeded(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    max_body_bytes: int = 64 * 1024 ** 2
+    max_body_bytes: int = 16 * 1024 ** 2   # brush RLE decodes at ~1 us per byte: ~10 s of work at most
     max_json_depth: int = 64
     max_prompts: int = 200
     max_tasks: int = 100

@@ -67,19 +67,49 @@ def _open(rle: Sequence[int]):
 
 
 def _decode_chunks(reader: "_BitReader", num: int, sizes: List[int]) -> np.ndarray:
-    out = np.zeros(num, dtype=np.uint8)
+    """The values of the chunks after the header: one tight loop over 5-byte windows of the stream.
+
+    A chunk's fields (3 + at most 16 + 8 bits) always fit in the 40 bits read at its first byte.
+    """
+    data, pos, end_bits = reader.data + b"\0" * 5, reader.pos, 8 * len(reader.data)
+    out = bytearray(num)
+    from_bytes, fills = int.from_bytes, _Fills()
     i = 0
     while i < num:
-        repeat = reader.read(1)
-        count = reader.read(sizes[reader.read(2)]) + 1
+        byte, shift = pos >> 3, pos & 7
+        window = from_bytes(data[byte:byte + 5], "big") << shift
+        size = sizes[(window >> 37) & 3]
+        count = ((window >> (37 - size)) & ((1 << size) - 1)) + 1
+        pos += 3 + size
         if i + count > num:
             raise ValueError(f"rle run at value {i} overruns the {num} values of its header")
-        if repeat:
-            out[i:i + count] = reader.read(WORD_SIZE)
-        else:
-            out[i:i + count] = reader.read_bytes(count)
+        if pos + 8 * (1 if window >> 39 & 1 else count) > end_bits:
+            raise ValueError("rle is truncated")
+        if count == 1:           # a single word, repeat or literal: no slice
+            out[i] = (window >> (29 - size)) & 0xFF
+            pos += 8
+        elif window >> 39 & 1:   # repeat: one word, count times (the buffer starts as zeros)
+            value = (window >> (29 - size)) & 0xFF
+            if value:
+                out[i:i + count] = fills[value][:count]
+            pos += 8
+        else:                    # literal: count words
+            byte, shift = pos >> 3, pos & 7
+            words = from_bytes(data[byte:byte + count + 1], "big") >> (8 - shift)
+            out[i:i + count] = (words & ((1 << (8 * count)) - 1)).to_bytes(count, "big")
+            pos += 8 * count
         i += count
-    return out
+    if pos > end_bits:
+        raise ValueError("rle is truncated")
+    return np.frombuffer(out, np.uint8)
+
+
+class _Fills(dict):
+    """``fills[v]``: a memoryview of ``v`` repeated ``2**16`` times (the longest run), made on first use."""
+
+    def __missing__(self, value: int) -> memoryview:
+        self[value] = view = memoryview(bytes((value,)) * _MAX_RUN)
+        return view
 
 
 def _run_fields(values: np.ndarray):
@@ -141,14 +171,3 @@ class _BitReader:
         value = int.from_bytes(self.data[first:last], "big") >> (8 * last - end)
         self.pos = end
         return value & ((1 << n) - 1)
-
-    def read_bytes(self, count: int) -> np.ndarray:
-        end = self.pos + 8 * count
-        if end > 8 * len(self.data):
-            raise ValueError("rle is truncated")
-        first, shift = self.pos >> 3, self.pos & 7
-        chunk = np.frombuffer(self.data, np.uint8, count + (shift > 0), first)
-        self.pos = end
-        if not shift:
-            return chunk
-        return ((chunk[:-1].astype(np.uint16) << shift | chunk[1:] >> (8 - shift)) & 0xFF).astype(np.uint8)

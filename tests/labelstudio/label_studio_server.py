@@ -86,7 +86,7 @@ def start_label_studio(workdir: Path) -> Running:
     command = [label_studio_executable(), "start", "--no-browser", "-p", str(port), "--data-dir", str(data),
                "--username", "e2e@example.com", "--password", "e2e-password", "--user-token", TOKEN]
     process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{announced_port(process, log, 240)}"   # it moves on when the port is taken
+    url = f"http://127.0.0.1:{announced_port(process, log, 600)}"   # it moves on when the port is taken; slow when loaded
     wait_until(f"{url}/api/projects", process, log, 120, headers={"Authorization": f"Token {TOKEN}"})
     return Running(url, process, log)
 

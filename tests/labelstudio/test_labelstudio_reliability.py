@@ -106,9 +106,10 @@ def canary():
 
 
 def make_backend(segmenter, images: ImageServer, *trusted: str, store_bytes: int = 256 * 1024 ** 2,
-                 limits: Limits = Limits(), **policy) -> Backend:
+                 limits: Limits = Limits(), fetch_slots: int = 2, **policy) -> Backend:
     fetch = FetchPolicy(allow=(f"127.0.0.1:{images.port}",) + trusted, **policy)
-    return Backend(segmenter, Media(policy=fetch), "focalxl-test", focalxl.SessionStore(store_bytes), limits)
+    return Backend(segmenter, Media(policy=fetch, fetch_slots=fetch_slots), "focalxl-test",
+                   focalxl.SessionStore(store_bytes), limits)
 
 
 @pytest.fixture(scope="module")
@@ -386,7 +387,7 @@ def test_concurrent_identical_and_overlapping_requests_on_one_task_equal_the_seq
     for body in bodies:   # each alone, on a fresh backend: the sequential reply
         client = create_app(make_backend(segmenter, images), basic_auth=("", "")).test_client()
         expected += masks_of([client.post("/predict", data=body, content_type="application/json")])
-    client = create_app(make_backend(segmenter, images), basic_auth=("", "")).test_client()
+    client = create_app(make_backend(segmenter, images, fetch_slots=8), basic_auth=("", "")).test_client()
     order = [0] * 8 + [0, 1, 2, 3, 1, 0, 3, 2] * 4   # a double submit burst, then overlapping histories
     with ThreadPoolExecutor(8) as pool:
         replies = list(pool.map(lambda i: client.post("/predict", data=bodies[i], content_type="application/json"),
