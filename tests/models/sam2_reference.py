@@ -8,9 +8,13 @@ runs in two environments:
   presets' own builder and saved in the official format (``{"model": state_dict}``), and
   the test photo;
 * in a reference environment with PyPI's regular ``torch==2.13.0``, ``torchvision==0.28.0``
-  and the same ``sam2==1.1.0`` with its Hydra requirements (``python -m venv .venv-reference
-  && .venv-reference/bin/pip install torch==2.13.0 torchvision==0.28.0 sam2==1.1.0``): it
-  builds each network from sam2's own YAML config with ``build_sam2`` (the official
+  and the same ``sam2==1.1.0`` with all its requirements (Hydra, iopath)::
+
+      python3 -m venv .venv-reference && .venv-reference/bin/pip install torch==2.13.0 torchvision==0.28.0
+      .venv-reference/bin/pip install setuptools
+      SAM2_BUILD_CUDA=0 .venv-reference/bin/pip install --no-build-isolation sam2==1.1.0
+
+  it builds each network from sam2's own YAML config with ``build_sam2`` (the official
   ``configs/sam2.1/sam2.1_hiera_t.yaml``, and for the small test network the same file
   with Hydra overrides), loads the weights with sam2's own loader, and drives
   ``SAM2ImagePredictor`` through each flow the way its example notebook does: a lone
