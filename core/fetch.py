@@ -148,6 +148,7 @@ class FetchPolicy:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_redirects: int = 5
     verify_tls: bool = True
+    ca_bundle: Optional[str] = None   # PEM file of trusted CAs for https (default: certifi's)
     resolve: Resolver = field(default=_system_resolve, compare=False, repr=False)
 
     def __post_init__(self):
@@ -165,7 +166,8 @@ class FetchPolicy:
         ``FOCALXL_FETCH_ALLOW`` (comma-separated hosts, ``host:port``, addresses, CIDR
         networks or URLs), ``FOCALXL_FETCH_CONNECT_TIMEOUT`` / ``..._READ_TIMEOUT`` /
         ``..._DEADLINE`` (seconds), ``FOCALXL_MAX_IMAGE_BYTES``, ``FOCALXL_FETCH_MAX_REDIRECTS``,
-        ``VERIFY_SSL`` (the Label Studio SDK's switch; ``false`` skips certificate checks).
+        ``VERIFY_SSL`` (the Label Studio SDK's switch; ``false`` skips certificate checks),
+        ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` (a private CA's certificates).
         """
         env = os.environ if environ is None else environ
         allow = [e for e in env.get(ENV["allow"], "").split(",") if e.strip()]
@@ -177,6 +179,7 @@ class FetchPolicy:
             if env.get(ENV[name]):
                 options[name] = _parse_setting(ENV[name], env[ENV[name]], parse)
         options["verify_tls"] = env.get("VERIFY_SSL", "true").strip().lower() not in {"0", "false", "no", "off"}
+        options["ca_bundle"] = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None
         try:
             return cls(**options)
         except ValueError as error:
@@ -314,7 +317,7 @@ class FetchPolicy:
             str(address), target.port, maxsize=1, retries=False, server_hostname=target.host,
             assert_hostname=target.host if self.verify_tls else False,
             cert_reqs="CERT_REQUIRED" if self.verify_tls else "CERT_NONE",
-            ca_certs=certifi.where() if self.verify_tls else None)
+            ca_certs=(self.ca_bundle or certifi.where()) if self.verify_tls else None)
 
     def _timeout(self, end: float) -> urllib3.Timeout:
         remaining = max(end - time.monotonic(), 0.001)

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import http.server
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
-from typing import Callable, Dict, List, Tuple
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
 
 
 class Canary:
@@ -48,7 +52,7 @@ Route = Callable[[http.server.BaseHTTPRequestHandler], None]
 class ScriptedServer:
     """An HTTP server on 127.0.0.1 answering each path with a route: files, redirects, slow or huge bodies."""
 
-    def __init__(self):
+    def __init__(self, tls: Optional[ssl.SSLContext] = None):
         self.routes: Dict[str, Route] = {}
         self.requests: List[Tuple[str, Dict[str, str]]] = []
         server = self
@@ -70,8 +74,10 @@ class ScriptedServer:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def file(self, path: str, data: bytes, content_type: str = "image/png") -> str:
@@ -122,3 +128,20 @@ class ScriptedServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def certificates(folder: Path, name: str) -> Tuple[Path, Path, Path]:
+    """A private CA and a server certificate for ``name`` signed by it (openssl): (ca, cert, key)."""
+    if shutil.which("openssl") is None:
+        import pytest
+        pytest.skip("openssl is not installed")
+    ca_key, ca, key, request, cert = (folder / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
+    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
+        "-subj", "/CN=focalxl test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(request), "-subj", f"/CN={name}")
+    extensions = folder / "san.cnf"
+    extensions.write_text(f"subjectAltName=DNS:{name}\n")
+    run("x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-out", str(cert),
+        "-days", "2", "-extfile", str(extensions))
+    return ca, cert, key

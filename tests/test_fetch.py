@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import time
 
 import pytest
-from fetch_servers import Canary, ScriptedServer
+from fetch_servers import Canary, ScriptedServer, certificates
 from focalxl.fetch import (FetchFailed, FetchPolicy, FetchRefused, FetchTooLarge, Trusted, forbidden_reason,
                            redact_url)
 
@@ -145,3 +146,24 @@ def test_settings_come_from_the_environment_and_trust_label_studios_host():
         FetchPolicy.from_env({"FOCALXL_FETCH_DEADLINE": "soon"})
     with pytest.raises(ValueError, match="deadline"):
         FetchPolicy.from_env({"FOCALXL_FETCH_DEADLINE": "inf"})
+
+
+def test_https_checks_the_certificate_against_the_url_host_while_connecting_to_the_checked_address(tmp_path):
+    ca, cert, key = certificates(tmp_path, "images.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ScriptedServer(tls=context)
+    try:
+        server.file("/a.png", b"over tls")
+        resolve = lambda name, port: ["127.0.0.1"]
+        policy = FetchPolicy(allow=("127.0.0.0/8",), ca_bundle=str(ca), resolve=resolve)
+        assert policy.fetch(f"https://images.test:{server.port}/a.png") == b"over tls"
+        with pytest.raises(FetchFailed, match="TLS"):   # the name the certificate is not for
+            FetchPolicy(allow=("127.0.0.0/8",), ca_bundle=str(ca), resolve=resolve).fetch(
+                f"https://other.test:{server.port}/a.png")
+        with pytest.raises(FetchFailed, match="TLS"):   # a CA nobody trusts
+            FetchPolicy(allow=("127.0.0.0/8",), resolve=resolve).fetch(f"https://images.test:{server.port}/a.png")
+        unverified = FetchPolicy(allow=("127.0.0.0/8",), verify_tls=False, resolve=resolve)
+        assert unverified.fetch(f"https://other.test:{server.port}/a.png") == b"over tls"
+    finally:
+        server.close()
