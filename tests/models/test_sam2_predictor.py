@@ -147,6 +147,23 @@ def test_correcting_an_existing_mask_keeps_the_rest_of_it(checkpoints):
     assert np.array_equal(result.mask[70:110, 100:150], existing[70:110, 100:150])
 
 
+@pytest.mark.parametrize("width, height", [(1, 1), (3, 2), (4000, 20), (20, 4000)])
+def test_any_image_size_and_aspect_serves_every_kind_of_interaction(checkpoints, width, height):
+    predictor = Sam2Predictor("sam2-test", recorded_flows.network_config("test"), checkpoint=checkpoints("test"),
+                              precision="fp32")
+    image = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    rough = np.zeros((height, width), dtype=bool)
+    rough[: max(1, height // 2)] = True
+    session = focalxl.Segmenter(predictor).new_session(image)
+    for interaction in (focalxl.Click(width / 2, height / 2), focalxl.Box(0.0, 0.0, min(1.5, width), min(1.5, height)),
+                        focalxl.Click(0.0, 0.0, positive=False),
+                        focalxl.Scribble([(0.0, 0.0), (width - 0.1, height - 0.1)], width=1),
+                        focalxl.CoarseMask(rough)):
+        assert session.add(interaction).mask.shape == (height, width)
+    session.undo()
+    assert session.result().mask.shape == (height, width)
+
+
 def test_bf16_runs_where_asked_and_an_unknown_precision_is_named(checkpoints):
     predictor = Sam2Predictor("sam2-test", recorded_flows.network_config("test"), checkpoint=checkpoints("test"),
                               precision="bf16")
