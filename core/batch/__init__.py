@@ -55,7 +55,8 @@ def annotate_labelstudio(project: int, prompt: str = "auto", limit: Optional[int
     version = model_version or f"focalxl-{options.model.preset}"
     source = LabelStudioSource(server, project, version, prompt, limit)
     control = source.control()
-    return run_job(source.works(control), lambda journal: LabelStudioSink(server, control, version, journal), options)
+    return run_job(source.works(control), lambda journal: LabelStudioSink(server, project, control, version, journal),
+                   options)
 
 
 def annotate_cvat(task: int, export: Optional[str] = None, prompt: str = "auto", limit: Optional[int] = None,

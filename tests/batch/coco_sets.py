@@ -86,3 +86,24 @@ def rough_outline(shape: dict, rng: np.random.Generator) -> List[float]:
         r = shape["r"]
         points = [(shape["cx"] + dx * r, shape["cy"] + dy * r) for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
     return [float(v + rng.uniform(-4, 4)) for point in points for v in point]
+
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def coco_from_folder(folder: Path, count: int, out: Path) -> CocoSet:
+    """A COCO file over the first ``count`` pairs of a folder dataset (``pairs.tsv``: image, mask):
+    each object's bbox, and its true mask for scoring."""
+    data = {"images": [], "annotations": [], "categories": [{"id": 1, "name": "object"}]}
+    truth = {}
+    lines = [line.split("\t") for line in (folder / "pairs.tsv").read_text().splitlines() if line.strip()]
+    for index, (image, mask) in enumerate(lines[:count]):
+        gt = cv2.imread(str(folder / mask.strip()), cv2.IMREAD_GRAYSCALE) > 127
+        ys, xs = np.nonzero(gt)
+        data["images"].append({"id": index, "file_name": image, "height": gt.shape[0], "width": gt.shape[1]})
+        data["annotations"].append({"id": index, "image_id": index, "category_id": 1,
+                                    "bbox": [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1),
+                                             float(ys.max() - ys.min() + 1)]})
+        truth[index] = gt
+    out.write_text(json.dumps(data))
+    return CocoSet(out, folder, truth, data)

@@ -26,8 +26,9 @@ from ..work import ImageWork, Outcome
 class LabelStudioSink:
     """Creates or updates one prediction per delivered task image."""
 
-    def __init__(self, server: Server, control, model_version: str, journal: Journal):
+    def __init__(self, server: Server, project: int, control, model_version: str, journal: Journal):
         self.client = server.client()
+        self.project = project
         self.control = control
         self.model_version = model_version
         self.journal = journal
@@ -47,13 +48,13 @@ class LabelStudioSink:
                 return
             remote = known[0] if known is not None else self._find(task, {r["id"] for r in results})
             if remote is None:
-                remote = self.client.predictions.create(task=task, result=results, score=score,
+                remote = self.client.predictions.create(task=task, project=self.project, result=results, score=score,
                                                         model_version=self.model_version).id
-            else:
-                self.client.predictions.update(int(remote), result=results, score=score,
-                                               model_version=self.model_version)
+            else:       # Label Studio validates an update against the project's config only when told the project
+                self.client.predictions.update(int(remote), task=task, project=self.project, result=results,
+                                               score=score, model_version=self.model_version)
         except Exception as error:  # the SDK raises httpx and API errors of its own
-            raise UploadError(f"task {task}: {type(error).__name__}: {str(error)[:300]}") from None
+            raise UploadError(f"task {task}: {describe(error)}") from None
         self.journal.uploaded(work.key, str(remote), content)
 
     def close(self) -> None:
@@ -77,6 +78,14 @@ class LabelStudioSink:
                     ids & {r.get("id") for r in prediction.result or [] if isinstance(r, dict)}:
                 return str(prediction.id)
         return None
+
+
+def describe(error: Exception) -> str:
+    """An SDK error in one line: the HTTP status and body for API errors (not the response headers)."""
+    status = getattr(error, "status_code", None)
+    if status is not None:
+        return f"HTTP {status}: {str(getattr(error, 'body', ''))[:300]}"
+    return f"{type(error).__name__}: {str(error)[:300]}"
 
 
 def region_id(item_key: str) -> str:
