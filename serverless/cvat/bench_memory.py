@@ -5,7 +5,8 @@ loads the interactor, serves one small frame (library start-up), resets its peak
 resident set (``/proc/self/clear_refs``), serves the hostile request and prints the
 reply's status and how far its peak RSS (``VmHWM``) rose above the RSS before it.
 
-* a PNG of 20000x20000 grey pixels (400 MB when decoded, a few hundred KB on the wire);
+* PNGs of 20000x20000 and 12000x12000 grey pixels (400 and 144 MB decoded, a few hundred KB
+  on the wire; Pillow's ``getexif`` on a PNG decodes it whole);
 * a 4 MB Radiance ``.hdr`` file (8000x8000 RGBE pixels, 768 MB as OpenCV's float32);
 * a PNG whose header claims 15000x15000 pixels, over Pillow's decompression-bomb limit;
 * a 7000x7000 frame (49 MP, under the pixel limit) against a 256 MiB session store;
@@ -122,6 +123,7 @@ def measure(kind: str, data: bytes, session_mb: int, directory: str) -> Dict[str
 def cases() -> List[tuple]:
     frame = cv2.imencode(".jpg", np.full((7000, 7000, 3), 90, np.uint8))[1].tobytes()
     return [("20000x20000 grey PNG", "png", png_bomb(20000, 20000), 2048),
+            ("12000x12000 grey PNG (under Pillow's bomb error)", "png12k", png_bomb(12000, 12000), 2048),
             ("4 MB Radiance .hdr (8000x8000)", "hdr", radiance_hdr(8000, 8000), 2048),
             ("PNG header 15000x15000 (over Pillow's bomb limit)", "pillow", png_bomb(15000, 15000), 2048),
             ("7000x7000 JPEG, 256 MiB session store", "store", frame, 256),

@@ -57,10 +57,12 @@ def tally(request):
     before = rss_mib()
     yield counts
     reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    for test in sorted({test for test, _ in counts}):
-        statuses = {status: n for (name, status), n in sorted(counts.items()) if name == test}
-        reporter.write_line(f"{test}: {sum(statuses.values())} bodies, statuses {statuses}")
-    reporter.write_line(f"RSS of the test process before / after the module: {before:.0f} / {rss_mib():.0f} MiB")
+    with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        reporter.write_line("")
+        for test in sorted({test for test, _ in counts}):
+            statuses = {status: n for (name, status), n in sorted(counts.items()) if name == test}
+            reporter.write_line(f"fuzzed through the {test}: {sum(statuses.values())} bodies, statuses {statuses}")
+        reporter.write_line(f"RSS of the test process before / after the module: {before:.0f} / {rss_mib():.0f} MiB")
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +137,9 @@ def mutated(draw) -> dict:
         elif kind == "number":
             field = draw(st.sampled_from(["pos_points", "neg_points", "obj_bbox"]))
             points = body.get(field)
-            if isinstance(points, list) and points and isinstance(points[0], list) and len(points[0]) == 2:
-                points[draw(st.integers(0, len(points) - 1))][draw(st.integers(0, 1))] = draw(numbers)
+            pairs = [p for p in points if isinstance(p, list) and len(p) == 2] if isinstance(points, list) else []
+            if pairs:
+                draw(st.sampled_from(pairs))[draw(st.integers(0, 1))] = draw(numbers)
         elif kind == "nest" and keys:
             field = draw(st.sampled_from(keys))
             for _ in range(draw(st.sampled_from([1, 2, 5, 50, 3000]))):
