@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 COLUMNS = ("step", "epoch", "stage", "lr", "total", "coarse_nfl", "refined_nfl", "boundary_bce", "nfl", "alpha_mse",
            "samples_per_s", "skipped", "val_NoC85", "val_NoC90", "val_mIoU@5")
@@ -15,18 +15,19 @@ COLUMNS = ("step", "epoch", "stage", "lr", "total", "coarse_nfl", "refined_nfl",
 class RunLog:
     """CSV rows, TensorBoard scalars and a tqdm bar; every method is a no-op off rank 0."""
 
-    def __init__(self, run_dir: Path, enabled: bool, total_steps: int, start_step: int):
+    def __init__(self, run_dir: Path, enabled: bool, total_steps: int, start_step: int, stage: str,
+                 earlier_stages: Sequence[str] = ()):
         self.enabled = enabled
         self.writer = None
         self.bar = None
         if not enabled:
             return
         path = run_dir / "log.csv"
-        fresh = not path.exists() or start_step == 0
-        self.file = path.open("w" if fresh else "a", newline="", encoding="utf-8")
+        kept = _rows_kept(path, stage, start_step, earlier_stages)
+        self.file = path.open("w", newline="", encoding="utf-8")
         self.csv = csv.DictWriter(self.file, fieldnames=COLUMNS, extrasaction="ignore")
-        if fresh:
-            self.csv.writeheader()
+        self.csv.writeheader()
+        self.csv.writerows(kept)
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
@@ -65,6 +66,16 @@ class RunLog:
         if self.writer is not None:
             self.writer.close()
         self.file.close()
+
+
+def _rows_kept(path: Path, stage: str, step: int, earlier_stages: Sequence[str]) -> List[Dict[str, str]]:
+    """Rows of the earlier stages, and of this stage up to ``step``: a resumed run drops what it will redo."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as file:
+        return [row for row in csv.DictReader(file)
+                if row.get("stage") in earlier_stages
+                or (row.get("stage") == stage and row.get("step", "").isdigit() and int(row["step"]) <= step)]
 
 
 def validation_row(summary: Optional[Dict[str, Any]]) -> Dict[str, Any]:

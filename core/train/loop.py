@@ -89,14 +89,14 @@ def _train(options: Options, world: distributed.World) -> Dict[str, Any]:
     for stage_index in range(first, len(plan)):
         continuing = resume is not None and stage_index == resume["stage_index"] and resume["stage"] == plan[stage_index]
         state = resume if continuing else None
-        summary["stages"][plan[stage_index]] = _run_stage(options, world, network, sources, plan[stage_index],
-                                                          stage_index, state)
+        summary["stages"][plan[stage_index]] = _run_stage(options, world, network, sources, plan, stage_index, state)
     return summary
 
 
 def _run_stage(options: Options, world: distributed.World, network: torch.nn.Module, sources: List[Any],
-               stage: str, stage_index: int, resume: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+               plan: List[str], stage_index: int, resume: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     out = Path(options.out)
+    stage = plan[stage_index]
     task = build_task(network, stage, sources)
     dataset = TrainingSet(task.sources, task.make, options.seed)
     per_pass = options.batch_size // (world.size * options.accumulate)
@@ -123,7 +123,7 @@ def _run_stage(options: Options, world: distributed.World, network: torch.nn.Mod
         scheduler.load_state_dict(resume["scheduler"])
         step, epoch, taken, best = resume["step"], resume["epoch"], resume["taken"], resume.get("best")
         checkpoints.restore_rng_states(resume["rng"])
-    log = RunLog(out, world.main, total, step)
+    log = RunLog(out, world.main, total, step, stage, plan[:stage_index])
     log.note(f"{options.preset} stage {stage}: {len(dataset)} samples, {total} steps of {options.batch_size} "
              f"({world.size} process(es) x {options.accumulate} pass(es) x {per_pass}), lr {lr:g}")
     autocast = (torch.autocast(world.device.type, dtype=torch.bfloat16) if options.precision == "bf16"

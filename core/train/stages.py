@@ -20,6 +20,7 @@ from typing import Dict, List, Sequence
 from torch import nn
 
 from ..models.focalclick import FocalClick
+from ..models.segformer import MixVisionTransformer, SegFormerHead
 from ..models.xl.focalclick_xl import FocalClickXL
 
 XL_STAGES = ("object", "prompt-box", "prompt-scribble", "prompt-mask", "detail")
@@ -58,14 +59,40 @@ def trainable_modules(network: nn.Module, stage: str) -> Sequence[nn.Module]:
     raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
 
 
+def cancelled_by_batchnorm(network: nn.Module) -> List[nn.Parameter]:
+    """Biases a BatchNorm right after them subtracts again: their true gradient is exactly zero,
+    so training them would only make Adam follow rounding noise (and make runs differ by it).
+
+    A convolution's bias directly before a BatchNorm (in a ``Sequential`` or a ``conv`` + ``norm``
+    / ``bn`` pair), SegFormer's ``linear_c*`` biases (a bias-free 1x1 convolution and a BatchNorm
+    follow them) and the last MiT stage norm's bias, which reaches only ``linear_c4``.
+    """
+    found: List[nn.Parameter] = []
+    for module in network.modules():
+        children = list(module.children()) if isinstance(module, nn.Sequential) else []
+        for first, second in zip(children, children[1:]):
+            if isinstance(first, nn.Conv2d) and first.bias is not None and isinstance(second, nn.BatchNorm2d):
+                found.append(first.bias)
+        conv, norm = getattr(module, "conv", None), getattr(module, "norm", getattr(module, "bn", None))
+        if isinstance(conv, nn.Conv2d) and conv.bias is not None and isinstance(norm, nn.BatchNorm2d):
+            found.append(conv.bias)
+        if isinstance(module, SegFormerHead):
+            found += [getattr(module, f"linear_c{i}").proj.bias for i in range(1, 5)]
+        if isinstance(module, MixVisionTransformer):
+            found.append(module.norm4.bias)
+    return found
+
+
 def freeze_for(network: nn.Module, stage: str) -> None:
-    """``requires_grad`` on exactly the stage's parameters; frozen parts also stay in eval mode
-    (see :func:`train_mode`)."""
+    """``requires_grad`` on exactly the stage's parameters (less :func:`cancelled_by_batchnorm`);
+    frozen parts also stay in eval mode (see :func:`train_mode`)."""
     network.requires_grad_(False)
     for module in trainable_modules(network, stage):
         module.requires_grad_(True)
     if isinstance(network, FocalClick) and hasattr(network.refiner, "feature_gate"):
         network.refiner.feature_gate.requires_grad_(False)
+    for parameter in cancelled_by_batchnorm(network):
+        parameter.requires_grad_(False)
 
 
 def train_mode(network: nn.Module, stage: str) -> None:
