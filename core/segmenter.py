@@ -84,6 +84,8 @@ def as_mask(mask: object, shape) -> np.ndarray:
         raise ValueError(f"mask must be a numpy array, got {type(mask).__name__}")
     if mask.ndim != 2 or mask.shape != tuple(shape):
         raise ValueError(f"mask shape {mask.shape} does not match the image {tuple(shape)}")
-    if mask.dtype != bool and not np.issubdtype(mask.dtype, np.number):
-        raise ValueError(f"mask must be boolean or numeric, got dtype {mask.dtype}")
+    if mask.dtype != bool and mask.dtype.kind not in "iuf":
+        raise ValueError(f"mask must be boolean, integer or float, got dtype {mask.dtype}")
+    if mask.dtype.kind == "f" and not np.isfinite(mask).all():
+        raise ValueError("mask must be finite: it holds NaN or infinity")
     return mask.astype(bool)

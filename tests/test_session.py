@@ -430,6 +430,26 @@ def test_image_with_more_pixels_than_allowed_raises_value_error_naming_image():
     segmenter.new_session(np.zeros((25, 40, 3), np.uint8))          # exactly at the limit is fine
 
 
+def test_a_grey_image_over_the_pixel_limit_is_refused_before_it_is_expanded_to_three_channels(monkeypatch):
+    from focalxl.image_files import ImageTooLarge
+
+    segmenter = focalxl.load("classical", max_pixels=1000)
+    grey = np.zeros((40, 40), np.uint8)
+    monkeypatch.setattr(np, "repeat", lambda *_, **__: pytest.fail("expanded before the check"))
+    with pytest.raises(ImageTooLarge, match=r"image has 1600 pixels \(40x40\), over the limit of 1000"):
+        segmenter.new_session(grey)
+    monkeypatch.undo()
+    assert segmenter.new_session(np.zeros((25, 40), np.uint8)).image.shape == (25, 40, 3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_new_session_mask_holding_nan_or_infinity_is_refused_never_read_as_foreground(fast_segmenter, scene, bad):
+    mask = scene.gt.astype(np.float32)
+    mask[0, 0] = bad
+    with pytest.raises(ValueError, match="mask must be finite"):
+        fast_segmenter.new_session(scene.image, mask=mask)
+
+
 @pytest.mark.parametrize("bad", [(80, 76), {"x": 80, "y": 76}, "click", None, np.zeros((160, 160), bool)])
 def test_adding_something_that_is_not_an_interaction_raises_type_error(fast_segmenter, scene, bad):
     session = fast_segmenter.new_session(scene.image)
@@ -459,7 +479,7 @@ def test_new_session_mask_of_the_wrong_shape_raises_value_error_naming_mask(fast
         fast_segmenter.new_session(scene.image, mask=np.ones(shape, bool))
 
 
-@pytest.mark.parametrize("bad", [[[True]], "mask", np.full((160, 160), "x")])
+@pytest.mark.parametrize("bad", [[[True]], "mask", np.full((160, 160), "x"), np.full((160, 160), 1 + 1j)])
 def test_new_session_mask_that_is_not_a_numeric_array_raises_value_error_naming_mask(fast_segmenter, scene, bad):
     with pytest.raises(ValueError, match="mask"):
         fast_segmenter.new_session(scene.image, mask=bad)
