@@ -170,7 +170,7 @@ def _run_stage(options: Options, world: distributed.World, network: torch.nn.Mod
             log.note(f"warning: skipped unreadable sample {reason}")
         elapsed = time.perf_counter() - started
         row.update(step=step, epoch=epoch, stage=stage, lr=optimizer.param_groups[-1]["lr"],
-                   samples_per_s=options.batch_size / elapsed, skipped=skipped_total)
+                   samples_per_s=options.batch_size / elapsed, step_s=elapsed, skipped=skipped_total)
         window_losses.append(row["total"])
         measured["losses"].append(row["total"])
         measured["samples_per_s"].append(row["samples_per_s"])

@@ -3,6 +3,7 @@ resumes exactly, it survives bad data, and what it writes loads with focalxl.loa
 focalxl eval."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -101,8 +102,10 @@ def test_two_gloo_processes_give_the_weights_of_one_process_on_the_same_global_b
     # (cancelled by the softmax) keep a difference under a tenth of one step (lr 5e-4)
     for key in one:
         assert torch.allclose(one[key].float(), two[key].float(), atol=5e-5, rtol=1e-4), key
-    losses = [[float(line.split(",")[4]) for line in (tmp_path / run / "log.csv").read_text().splitlines()[1:]]
-              for run in ("one", "two")]
+    losses = []
+    for run in ("one", "two"):
+        with (tmp_path / run / "log.csv").open() as file:
+            losses.append([float(row["total"]) for row in csv.DictReader(file)])
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
 
 
@@ -165,7 +168,8 @@ def test_bad_samples_are_skipped_and_counted_never_fatal(tiny_xl, tmp_path):
                            "--batch-size", "4"))
     assert result.returncode == 0, result.stderr
     assert "skipped" in result.stderr
-    skipped = [int(line.split(",")[11]) for line in (tmp_path / "run" / "log.csv").read_text().splitlines()[1:]]
+    with (tmp_path / "run" / "log.csv").open() as file:
+        skipped = [int(row["skipped"]) for row in csv.DictReader(file)]
     assert skipped[-1] >= 2
     reasons = []
     for index in range(8):
