@@ -67,14 +67,15 @@ class Media:
     """Fetches task images under one ``FetchPolicy`` with the configured or announced credentials."""
 
     def __init__(self, server: Optional[Server] = None, policy: Optional[FetchPolicy] = None,
-                 cache_bytes: int = DEFAULT_CACHE_BYTES, fetch_slots: int = 2):
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, fetch_slots: Optional[int] = None):
+        """``fetch_slots``: how many downloads may run at once (the server sets ``THREADS - 2``; None: any)."""
         self.server = server
         self.policy = policy or FetchPolicy()
         if server is not None:
             self.policy = self.policy.trusting(server.url)
         self.cache_bytes = cache_bytes
         self._cache: "OrderedDict[Tuple[str, str], bytes]" = OrderedDict()
-        self._slots = threading.BoundedSemaphore(fetch_slots)
+        self._slots = threading.BoundedSemaphore(fetch_slots) if fetch_slots else None
         self.fetch_slots = fetch_slots
         self._announced: Dict[str, Server] = {}
         self._access: Dict[str, tuple] = {}
@@ -85,7 +86,7 @@ class Media:
         return self.policy.max_bytes
 
     @classmethod
-    def from_environment(cls, fetch_slots: int = 2) -> "Media":
+    def from_environment(cls, fetch_slots: Optional[int] = None) -> "Media":
         """``LABEL_STUDIO_URL`` (or ``..._HOST``), ``LABEL_STUDIO_API_KEY`` (or ``..._ACCESS_TOKEN``), fetch settings."""
         url = os.environ.get("LABEL_STUDIO_URL") or os.environ.get("LABEL_STUDIO_HOST")
         key = os.environ.get("LABEL_STUDIO_API_KEY") or os.environ.get("LABEL_STUDIO_ACCESS_TOKEN")
@@ -116,13 +117,14 @@ class Media:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        if not self._slots.acquire(timeout=SLOT_WAIT_S):
+        if self._slots is not None and not self._slots.acquire(timeout=SLOT_WAIT_S):
             raise FetchBusy(f"{field}: all {self.fetch_slots} fetch slots are busy with downloads; try again "
                             f"(slots are THREADS - 2, FOCALXL_FETCH_DEADLINE bounds each download)")
         try:
             data = self._download(url, task_id, server, field)
         finally:
-            self._slots.release()
+            if self._slots is not None:
+                self._slots.release()
         self._remember(key, data)
         return data
 

@@ -106,7 +106,7 @@ def canary():
 
 
 def make_backend(segmenter, images: ImageServer, *trusted: str, store_bytes: int = 256 * 1024 ** 2,
-                 limits: Limits = Limits(), fetch_slots: int = 2, **policy) -> Backend:
+                 limits: Limits = Limits(), fetch_slots: int = 6, **policy) -> Backend:
     fetch = FetchPolicy(allow=(f"127.0.0.1:{images.port}",) + trusted, **policy)
     return Backend(segmenter, Media(policy=fetch, fetch_slots=fetch_slots), "focalxl-test",
                    focalxl.SessionStore(store_bytes), limits)
@@ -348,6 +348,19 @@ def test_a_slow_image_ends_at_the_fetch_deadline(segmenter, images, scripted):
     assert time.monotonic() - started < 4 and backend.media._cache == {}
 
 
+def test_downloads_beyond_the_fetch_slots_are_a_429_at_once(segmenter, images, scripted):
+    backend = make_backend(segmenter, images, f"127.0.0.1:{scripted.port}", fetch_slots=1, deadline=3, read_timeout=2)
+    client = create_app(backend, basic_auth=("", "")).test_client()
+    first = threading.Thread(target=post, args=(client, "/predict", encode(interactive(scripted.slow("/busy.png", 0.3)))))
+    first.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    response = post(client, "/predict", encode(interactive(images.put(b"unused"))))
+    assert response.status_code == 429 and response.headers["Retry-After"] and time.monotonic() - started < 1
+    assert "fetch slots" in response.get_json()["detail"]
+    first.join()
+
+
 def test_secrets_in_any_spelling_of_a_url_stay_out_of_replies_and_logs(segmenter, images, caplog):
     from focalxl.labelstudio.app import configure_logging
     configure_logging("DEBUG")   # as the server logs: urllib3's request lines (full URLs) stay below its level
@@ -387,7 +400,7 @@ def test_concurrent_identical_and_overlapping_requests_on_one_task_equal_the_seq
     for body in bodies:   # each alone, on a fresh backend: the sequential reply
         client = create_app(make_backend(segmenter, images), basic_auth=("", "")).test_client()
         expected += masks_of([client.post("/predict", data=body, content_type="application/json")])
-    client = create_app(make_backend(segmenter, images, fetch_slots=8), basic_auth=("", "")).test_client()
+    client = create_app(make_backend(segmenter, images, fetch_slots=8), basic_auth=("", "")).test_client()  # 8 at once
     order = [0] * 8 + [0, 1, 2, 3, 1, 0, 3, 2] * 4   # a double submit burst, then overlapping histories
     with ThreadPoolExecutor(8) as pool:
         replies = list(pool.map(lambda i: client.post("/predict", data=bodies[i], content_type="application/json"),
