@@ -8,6 +8,7 @@ crashes fails with the reason instead of taking the job down.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -33,6 +34,7 @@ def run_local(works: Iterable[ImageWork], model: ModelSpec, pictures: Pictures,
 
 def _load(model: ModelSpec) -> None:
     global _segmenter
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C reaches the whole group: the job's process handles it
     _segmenter = model.load()
 
 
@@ -77,4 +79,4 @@ def _run_pool(works: Iterator[ImageWork], model: ModelSpec, pictures: Pictures,
                 else:
                     retry.append(work)
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)     # workers finish their image and exit
