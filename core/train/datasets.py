@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from .. import image_files
 from ..evaluation.datasets import DatasetError, Sample
-from ..evaluation.layouts import IMAGE_SUFFIXES, open_dataset
+from ..evaluation.layouts import IMAGE_SUFFIXES, CocoJsonDataset, open_dataset
 
 MAX_SUBSTITUTES = 64    # consecutive unreadable samples before the data is declared broken
 
@@ -80,11 +80,21 @@ def is_matting_folder(path: Path) -> bool:
 
 
 def open_source(path: str | Path) -> Sequence[Any]:
-    """One ``--data`` argument: a matting folder, or any dataset the evaluation suite reads."""
+    """One ``--data`` argument: a matting folder, or any dataset the evaluation suite reads.
+
+    A COCO json whose pictures are not beside it but in ``../images`` (CVAT's "COCO 1.0"
+    export: ``annotations/instances_default.json`` and ``images/``) reads them from there.
+    """
     path = Path(path)
     if path.is_dir() and is_matting_folder(path):
         return MattingFolder(path)
-    return open_dataset(path)
+    dataset = open_dataset(path)
+    if isinstance(dataset, CocoJsonDataset):
+        first = dataset.entries[0].file_name
+        beside, cvat = path.parent / first, path.parent.parent / "images" / first
+        if not beside.is_file() and cvat.is_file():
+            dataset.images_dir = path.parent.parent / "images"
+    return dataset
 
 
 def check_sample(sample: Any) -> None:

@@ -171,11 +171,6 @@ def test_bad_samples_are_skipped_and_counted_never_fatal(tiny_xl, tmp_path):
     with (tmp_path / "run" / "log.csv").open() as file:
         skipped = [int(row["skipped"]) for row in csv.DictReader(file)]
     assert skipped[-1] >= 2
-    reasons = []
-    for index in range(8):
-        reasons += TrainingSet([FolderDataset(data)], lambda sample, rng: {}, 0)[index]["skipped"]
-    text = " ".join(reasons)
-    assert "empty mask" in text and "10x10" in text and "3.png" in text
 
 
 def _coco_export(root: Path) -> Path:
