@@ -36,6 +36,7 @@ from label_studio_sdk._extensions.label_studio_tools.core.utils.io import (encod
                                                                           resolve_local_storage_file)
 
 DEFAULT_CACHE_BYTES = 64 * 1024 ** 2
+ANNOUNCED_PROJECTS = 1000   # /setup announcements kept (the least recently announced go first)
 SLOT_WAIT_S = 0.0   # a download never waits for a slot while holding a request thread
 
 
@@ -77,7 +78,7 @@ class Media:
         self._cache: "OrderedDict[Tuple[str, str], bytes]" = OrderedDict()
         self._slots = threading.BoundedSemaphore(fetch_slots) if fetch_slots else None
         self.fetch_slots = fetch_slots
-        self._announced: Dict[str, Server] = {}
+        self._announced: "OrderedDict[str, Server]" = OrderedDict()
         self._access: Dict[str, tuple] = {}
         self._lock = threading.Lock()
 
@@ -102,6 +103,9 @@ class Media:
                 and isinstance(access_token, str)):
             with self._lock:
                 self._announced[project] = Server(hostname, access_token)
+                self._announced.move_to_end(project)
+                while len(self._announced) > ANNOUNCED_PROJECTS:
+                    self._announced.popitem(last=False)
 
     def fetch(self, url: object, task_id: object, project: str, field: str) -> bytes:
         """The bytes of the image at ``url`` (the task's data field ``field``)."""

@@ -200,6 +200,22 @@ def test_wrong_types_are_a_400_naming_the_field(fuzz_client, route, body, field)
     assert response.status_code == 400 and field in response.get_json()["detail"]
 
 
+def xml_with_entities(declarations: str, label: str) -> str:
+    return (f'<?xml version="1.0"?><!DOCTYPE v [{declarations}]><View><Image name="image" value="$image"/>'
+            f'<BrushLabels name="tag" toName="image"><Label value="{label}"/></BrushLabels></View>')
+
+
+@pytest.mark.parametrize("config", [
+    xml_with_entities('<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10)),
+                      "&a9;"),                                                    # a billion laughs
+    xml_with_entities('<!ENTITY x SYSTEM "file:///etc/passwd">', "&x;"),         # an external entity
+    "<View><Image name='image' value='$image'/>" * 2000, "<" * 10000, "\x00"])
+def test_hostile_label_configs_are_a_400(fuzz_client, valid_body, config):
+    response = post(fuzz_client, "/predict", encode(mutate(valid_body, ("label_config",), "replace", config)))
+    assert response.status_code == 400 and "label_config" in response.get_json()["detail"]
+    assert "root:" not in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("key, number", [("x", 10 ** 400), ("y", -10 ** 400), ("x", float("nan")),
                                          ("y", float("inf")), ("x", 1e308)])
 def test_huge_and_non_finite_coordinates_are_a_400_naming_the_field(fuzz_client, valid_body, key, number):
