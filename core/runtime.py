@@ -58,7 +58,7 @@ def autocast_dtype(device: torch.device, precision: str = "auto", bf16_agrees: b
     """The autocast dtype for ``precision`` on ``device``; ``None`` is full precision (fp32).
 
     ``"auto"`` is bf16 on CUDA (fp16 on GPUs without bf16) and on CPUs with AMX/AVX512-BF16,
-    fp32 elsewhere, and fp32 for a model whose bf16 masks disagree with its fp32 ones
+    fp32 elsewhere; on CPU also fp32 for a model whose bf16 masks disagree with its fp32 ones
     (``bf16_agrees=False``: mask IoU under 0.99 in ``python -m focalxl.bench.reference``).
     ``"bf16"`` forces bf16 on CUDA and CPU; ``"fp32"`` never autocasts.
     """

@@ -16,7 +16,7 @@ reports:
   predictor's ``context``: it must be 0;
 * the child's peak resident memory (and peak GPU memory on CUDA).
 
-    python -m focalxl.bench.models PRESET [--size WxH] [--repeats N] [--device D] [--threads T]
+    python -m focalxl.bench.models PRESET [--size WxH] [--repeats N] [--device D] [--threads T] [--precision P]
 
 prints one child's measurements as JSON; ``focalxl bench models`` runs the children.
 """
@@ -44,13 +44,15 @@ def learned_presets() -> List[str]:
 
 
 def measure(preset: str, width: int = 1920, height: int = 1080, repeats: int = 3, device: Optional[str] = None,
-            threads: Optional[int] = None) -> Dict[str, object]:
+            threads: Optional[int] = None, precision: Optional[str] = None) -> Dict[str, object]:
     """Time ``preset`` in this process; see the module's docstring."""
     import focalxl
     from .. import weights
     from .latency import photo, script
 
     options = {"random_weights": True} if preset in weights.TABLE else {}
+    if precision is not None:
+        options["precision"] = precision
     segmenter = focalxl.load(preset, device=device, threads=threads, **options)
     predictor = segmenter.predictor
     context_ms: List[float] = []
@@ -80,7 +82,8 @@ def measure(preset: str, width: int = 1920, height: int = 1080, repeats: int = 3
                 reruns += len(context_ms) - runs_before
     result = {"preset": preset, "size": f"{width}x{height}", "repeats": repeats, "first_ms": first,
               "cached_ms": cached, "context_ms": context_ms, "context_reruns": reruns,
-              "device": str(getattr(predictor, "device", "cpu")), "peak_rss_mib": peak_rss_mib()}
+              "device": str(getattr(predictor, "device", "cpu")), "precision": str(getattr(predictor, "dtype", None)),
+              "peak_rss_mib": peak_rss_mib()}
     gpu = _peak_gpu_mib(predictor)
     if gpu is not None:
         result["peak_gpu_mib"] = gpu
@@ -160,9 +163,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeats", type=_positive, default=3, metavar="N")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=_positive, default=None)
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None,
+                        help="learned presets' precision (default: the preset's default, auto)")
     args = parser.parse_args(argv)
     print(json.dumps(measure(args.preset, *args.size, repeats=args.repeats, device=args.device,
-                             threads=args.threads)))
+                             threads=args.threads, precision=args.precision)))
     return 0
 
 

@@ -27,11 +27,15 @@ from ..models.xl.config import PRESETS, SAM_FILES, XLConfig
 from ..models.xl.context_net import sam_input
 from ..models.xl.focalclick_xl import FocalClickXL, build_focalclick_xl
 from ..models.xl.trimap import UNKNOWN, one_hot, trimap
-from ..runtime import file_identity, inference, pick_device, set_cpu_threads, shared_model, weights_source
+from ..runtime import (autocast_dtype, file_identity, inference, pick_device, set_cpu_threads, shared_model,
+                       weights_source)
 from .base import DetailInput, ObjectInput
 
 SEED_KINDS = ("click", "scribble")   # strokes the user drew: hard labels in the trimap
 MIN_SIDE = 32                        # MiT's stride-32 stage and its key/value reduction need this much
+# Presets whose bf16 masks agree with their fp32 ones (IoU >= 0.99); none measured yet, so
+# ``precision="auto"`` keeps fp32 on CPU (bf16 on CUDA) until trained weights are measured.
+BF16_AGREES: frozenset = frozenset()
 
 
 @dataclass
@@ -52,10 +56,11 @@ class FocalClickXLPredictor:
 
     target_min_fraction = 0.0
 
-    def __init__(self, name: str, model: FocalClickXL, device: torch.device):
+    def __init__(self, name: str, model: FocalClickXL, device: torch.device, precision: str = "auto"):
         self.name = name
         self.model = model
         self.device = device
+        self.dtype = autocast_dtype(device, precision, bf16_agrees=name in BF16_AGREES)
         config = model.config
         self.input_size = config.input_size
         self.detail_size = config.detail_size
@@ -63,7 +68,7 @@ class FocalClickXLPredictor:
 
     def context(self, image: np.ndarray) -> ContextFeatures:
         x, (height, width) = sam_input(image, self.model.config.context.img_size)
-        with inference(self.device):
+        with inference(self.device, self.dtype):
             features = self.model.context_net(x.to(self.device)).float()
         return ContextFeatures(features, (width / image.shape[1], height / image.shape[0]),
                                self.model.config.context.patch_size)
@@ -75,7 +80,7 @@ class FocalClickXLPredictor:
         bimaps = {kind: self._tensor(_padded(bimap.stacked(), size)) for kind, bimap in inputs.bimaps.items()}
         prev = self._tensor(_padded(inputs.prev_prob[None].astype(np.float32), size))
         context: ContextFeatures = inputs.context
-        with inference(self.device):
+        with inference(self.device, self.dtype):
             logits = self.model.object_net(image, bimaps, prev, context.features,
                                            _context_box(crop, size, context), 1.0 / context.stride)
         return logits[0, 0, :crop.height, :crop.width].float().cpu().numpy()
@@ -96,7 +101,7 @@ class FocalClickXLPredictor:
             return coarse
         stacked = np.concatenate([_imagenet(inputs.image), one_hot(labels)])
         batch = torch.from_numpy(patches.cut(stacked, origins, size)).to(self.device)
-        with inference(self.device):
+        with inference(self.device, self.dtype):
             alpha = torch.sigmoid(self.model.detail_net(batch).float())[:, 0].cpu().numpy()
         refined, covered = patches.blend(alpha, origins, coarse.shape)
         return np.where(unknown & covered, refined, coarse)
@@ -126,7 +131,8 @@ def _context_box(crop: Crop, size: Tuple[int, int], context: ContextFeatures) ->
 
 def build_predictor(preset: str, checkpoint: Optional[str] = None, device: Optional[str] = None,
                     random_weights: bool = False, threads: Optional[int] = None,
-                    model_config: Optional[XLConfig] = None, seed: int = 0) -> FocalClickXLPredictor:
+                    model_config: Optional[XLConfig] = None, seed: int = 0,
+                    precision: str = "auto") -> FocalClickXLPredictor:
     """The ``preset`` predictor, from ``checkpoint`` or, with ``random_weights=True``, untrained.
 
     ``model_config`` (random weights only) replaces the preset's network sizes, e.g.
@@ -148,7 +154,7 @@ def build_predictor(preset: str, checkpoint: Optional[str] = None, device: Optio
         config = model_config if model_config is not None else PRESETS[preset]
         model = shared_model(("focalclick-xl", preset, "random", config, seed, str(chosen)),
                              lambda: build_focalclick_xl(config, seed).to(chosen))
-    return FocalClickXLPredictor(preset, model, chosen)
+    return FocalClickXLPredictor(preset, model, chosen, precision)
 
 
 def preset(name: str) -> Callable[..., FocalClickXLPredictor]:
