@@ -17,11 +17,11 @@ from .crop_simulation import focus_roi, resize_mask, target_crop
 from .losses import IGNORE, boundary_map
 
 
-def _picture(image: np.ndarray) -> np.ndarray:
+def picture_array(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32) / 255.0
 
 
-def _label(gt: np.ndarray, ignore: Optional[np.ndarray]) -> np.ndarray:
+def label_array(gt: np.ndarray, ignore: Optional[np.ndarray]) -> np.ndarray:
     label = gt.astype(np.float32)
     if ignore is not None:
         label[ignore & ~gt] = IGNORE
@@ -45,7 +45,7 @@ def focalclick_sample(sample: Sample, rng: np.random.Generator, size: int = 256,
     focus_image = cv2.resize(image[y1:y2, x1:x2], square, interpolation=cv2.INTER_LINEAR)
     focus_gt = resize_mask(gt[y1:y2, x1:x2], square)
     focus_ignore = None if ignore is None else resize_mask(ignore[y1:y2, x1:x2], square)
-    return {"image": _picture(image), "label": _label(gt, ignore), "clicks": clicks,
-            "focus_image": _picture(focus_image), "focus_label": _label(focus_gt, focus_ignore),
+    return {"image": picture_array(image), "label": label_array(gt, ignore), "clicks": clicks,
+            "focus_image": picture_array(focus_image), "focus_label": label_array(focus_gt, focus_ignore),
             "focus_boundary": resize_mask(boundary[y1:y2, x1:x2], square).astype(np.float32)[None],
             "roi": np.array([x1, y1, x2, y2], dtype=np.float32)}

@@ -37,7 +37,7 @@ from .crop_simulation import augment, object_window, take, target_crop
 from .datasets import MattingFolder, MattingSample
 from .losses import alpha_mse, normalized_focal_loss
 from .objectives import evaluating, simulate_rounds
-from .samples import _label, _picture
+from .samples import label_array, picture_array
 from .stages import PROMPT_KINDS
 from .tasks import Task
 
@@ -79,7 +79,7 @@ def xl_object_sample(sample: Any, rng: np.random.Generator, config: XLConfig, ki
     kx, ky = width / crop.picture.shape[1], height / crop.picture.shape[0]
     x1, y1, x2, y2 = crop.window
     valid = None if crop.ignore is None else ~crop.ignore
-    return {"image": _picture(crop.image), "label": _label(crop.gt, crop.ignore),
+    return {"image": picture_array(crop.image), "label": label_array(crop.gt, crop.ignore),
             "context_image": context[0].numpy(), "context_box": np.array([x1 * kx, y1 * ky, x2 * kx, y2 * ky],
                                                                          dtype=np.float32),
             "clicks": first_clicks(crop.gt, rng, valid, MAX_POINTS),
