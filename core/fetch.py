@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from base64 import b64encode
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
-from urllib.parse import quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -238,8 +239,9 @@ class FetchPolicy:
                     raise FetchRefused(f"{where}: {host} is a {reason} address, which is not fetched unless "
                                        f"trusted in {ENV['allow']}")
         path = _requote(parts.path or "/") + (f"?{_requote(parts.query)}" if parts.query else "")
-        return _Target(scheme, host, port, addresses, path,
-                       parts.netloc.rpartition("@")[2], where)
+        authority = (f"[{host}]" if ":" in host else host) + ("" if port == DEFAULT_PORTS[scheme] else f":{port}")
+        userinfo = (unquote(parts.username or ""), unquote(parts.password or "")) if "@" in parts.netloc else None
+        return _Target(scheme, host, port, addresses, path, authority, where, userinfo)
 
     def _get(self, target: "_Target", headers: Mapping[str, str], end: float) -> Optional[str]:
         """GET the checked address; the redirect location, or ``None`` with ``target.body`` filled in."""
@@ -333,6 +335,7 @@ class _Target:
     path: str
     authority: str
     where: str
+    userinfo: Optional[Tuple[str, str]] = None   # user:password@ in the URL, sent as Basic auth
     body: bytes = b""
 
 
@@ -415,6 +418,8 @@ def _origin(url: str) -> Tuple[str, str]:
 
 def _request_headers(target: _Target, headers: Mapping[str, str]) -> dict:
     sent = {"User-Agent": "focalxl", "Accept-Encoding": "identity"}
+    if target.userinfo is not None:
+        sent["Authorization"] = "Basic " + b64encode(":".join(target.userinfo).encode()).decode()
     sent.update(headers)
     sent["Host"] = target.authority
     return sent

@@ -1,6 +1,7 @@
 """focalxl.fetch: public addresses only (after DNS, on every hop, pinned), bounded in time and size."""
 from __future__ import annotations
 
+import base64
 import ipaddress
 import ssl
 import time
@@ -82,6 +83,15 @@ def test_a_redirect_within_the_trusted_server_is_followed_and_drops_credentials_
     other = host.redirect("/off-origin", f"http://localhost:{host.port}/target.png")
     assert policy.fetch(other, headers={"Authorization": "Token secret"}) == b"image bytes"
     assert host.requests[-2][1]["Authorization"] == "Token secret" and "Authorization" not in host.requests[-1][1]
+
+
+def test_userinfo_is_sent_as_basic_auth_and_idn_hosts_travel_as_punycode(host):
+    host.file("/private.png", b"private")
+    assert trusting(host).fetch(f"http://us%C3%A9r:p%40ss@127.0.0.1:{host.port}/private.png") == b"private"
+    assert host.requests[-1][1]["Authorization"] == "Basic " + base64.b64encode("usér:p@ss".encode()).decode()
+    policy = FetchPolicy(allow=("127.0.0.0/8",), resolve=lambda name, port: ["127.0.0.1"])
+    assert policy.fetch(f"http://bücher.example:{host.port}/private.png") == b"private"
+    assert host.requests[-1][1]["Host"] == f"xn--bcher-kva.example:{host.port}"
 
 
 def test_redirect_loops_end_with_a_failure(host):
