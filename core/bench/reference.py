@@ -15,6 +15,10 @@ the reference code and ours so that load on the machine falls on both alike, and
   ``precision="auto"`` (``BF16_AGREES`` in its predictor module);
 * for SAM, whether our masks equal ``SamPredictor``'s, pixel for pixel, on every click.
 
+Times are wall-clock and CPU time of the process (``time.process_time``). On a machine
+that other jobs load, the CPU time with ``--threads 1`` (the default) is the figure to
+compare: it does not count the time the scheduler gives to others.
+
 The references:
 
 * ``sam-vit-*``: segment-anything's ``SamPredictor.set_image`` and ``predict`` (+ picking
@@ -29,6 +33,10 @@ The references:
 
   (PyPI's regular torch wheels; ``--reference-python`` points at its Python, default
   ``.venv-reference/bin/python`` in the checkout).
+* ``sam2.1-hiera-*``: sam2's ``SAM2ImagePredictor``, built by ``build_sam2`` from sam2's YAML
+  config, driven the same way (:mod:`focalxl.bench.sam2_reference_side`); the reference venv
+  also needs ``sam2`` with its requirements (``SAM2_BUILD_CUDA=0 pip install
+  --no-build-isolation sam2==1.1.0``).
 * ``focalclick-*``: the published ``FocalPredictor`` flow (ZoomIn, ResizeTrans, the full-
   image probability map, ``get_focus_cropv1``, the refiner) as rewritten in
   ``tests/models/focalclick_reference_flow.py``, which the test suite checks against the
@@ -76,27 +84,28 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 class SamReference:
     """``SamPredictor`` in the reference venv, driven one command at a time."""
 
-    def __init__(self, python: str, checkpoint: str, variant: str, threads: int, folder: str):
-        script = Path(__file__).with_name("sam_reference_side.py")
+    def __init__(self, python: str, checkpoint: str, variant: str, threads: int, folder: str,
+                 side: str = "sam_reference_side.py"):
+        script = Path(__file__).with_name(side)
         self.folder = folder
         self.child = subprocess.Popen([python, str(script), checkpoint, variant, str(threads)], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, text=True)
         self.count = 0
 
-    def _ask(self, command: Dict) -> float:
+    def _ask(self, command: Dict) -> Tuple[float, float]:
         self.child.stdin.write(json.dumps(command) + "\n")
         self.child.stdin.flush()
         answer = json.loads(self.child.stdout.readline())
         if "ms" not in answer:
             raise RuntimeError(f"reference side: {answer}")
-        return answer["ms"]
+        return answer["ms"], answer["cpu_ms"]
 
-    def set_image(self, image: np.ndarray) -> float:
+    def set_image(self, image: np.ndarray) -> Tuple[float, float]:
         path = os.path.join(self.folder, "image.npy")
         np.save(path, image)
         return self._ask({"op": "image", "path": path})
 
-    def predict(self, prompts, use_prev: bool, shape: Tuple[int, int]) -> Tuple[float, np.ndarray]:
+    def predict(self, prompts, use_prev: bool, shape: Tuple[int, int]) -> Tuple[Tuple[float, float], np.ndarray]:
         self.count += 1
         out = os.path.join(self.folder, f"mask{self.count}.npy")
         ms = self._ask({"op": "predict", "out": out, "use_prev": use_prev,
@@ -113,9 +122,10 @@ class SamReference:
 
 
 def _timed(call):
-    start = time.perf_counter()
+    """``((wall ms, CPU ms), value)`` of ``call()``."""
+    start, cpu = time.perf_counter(), time.process_time()
     value = call()
-    return (time.perf_counter() - start) * 1000.0, value
+    return ((time.perf_counter() - start) * 1000.0, (time.process_time() - cpu) * 1000.0), value
 
 
 def measure_sam(preset: str, width: int, height: int, repeats: int, threads: int, python: str) -> Dict:
@@ -133,8 +143,14 @@ def measure_sam(preset: str, width: int, height: int, repeats: int, threads: int
     differing = 0
     with tempfile.TemporaryDirectory() as folder:
         checkpoint = os.path.join(folder, "weights.pth")
-        torch.save(ours["fp32"].predictor.model.state_dict(), checkpoint)
-        reference = SamReference(python, checkpoint, preset.split("-", 1)[1].replace("-", "_"), threads, folder)
+        if preset.startswith("sam2.1-"):    # SAM2ImagePredictor on the official file format and YAML config
+            torch.save({"model": ours["fp32"].predictor.model.network.state_dict()}, checkpoint)
+            trunk = {"tiny": "t", "small": "s", "base-plus": "b+", "large": "l"}[preset.split("-hiera-")[1]]
+            reference = SamReference(python, checkpoint, f"configs/sam2.1/sam2.1_hiera_{trunk}.yaml", threads, folder,
+                                     side="sam2_reference_side.py")
+        else:
+            torch.save(ours["fp32"].predictor.model.state_dict(), checkpoint)
+            reference = SamReference(python, checkpoint, preset.split("-", 1)[1].replace("-", "_"), threads, folder)
         try:
             for _ in range(repeats):
                 sessions = {precision: segmenter.new_session(image) for precision, segmenter in ours.items()}
@@ -144,7 +160,9 @@ def measure_sam(preset: str, width: int, height: int, repeats: int, threads: int
                 for index, click in enumerate(script):
                     history.append(click)
                     ref_ms, ref_mask = reference.predict(sam_prompts.from_history(history), index > 0, (height, width))
-                    times["reference"].append(ref_ms + (set_image if index == 0 else 0.0))
+                    if index == 0:
+                        ref_ms = (ref_ms[0] + set_image[0], ref_ms[1] + set_image[1])
+                    times["reference"].append(ref_ms)
                     masks = {}
                     for precision, session in sessions.items():
                         ms, result = _timed(lambda: session.add(click))
@@ -227,16 +245,18 @@ def agreement_on_images(preset: str, folder: str, threads: int, limit: int = 10)
 
 
 def summary(preset: str, size: str, measured: Dict) -> List[str]:
-    rows = measured["rows"]
-    first = {name: statistics.median(run[0] for run in runs) for name, runs in rows.items()}
-    cached = {name: statistics.median(ms for run in runs for ms in run[1:]) for name, runs in rows.items()}
     lines = []
-    for precision in ("fp32", "bf16"):
-        ratios = [ours / ref for run, ref_run in zip(rows[precision], rows["reference"])
-                  for ours, ref in zip(run[1:], ref_run[1:])]
-        lines.append(f"{preset:28s} {size:>9s} {precision}  first {first[precision]:9.1f} ms vs {first['reference']:9.1f}"
-                     f" ({first[precision] / first['reference']:.2f}x)   cached {cached[precision]:8.1f} ms vs "
-                     f"{cached['reference']:8.1f} ({statistics.median(ratios):.2f}x per click)")
+    for clock, which in (("wall", 0), ("cpu", 1)):
+        rows = {name: [[sample[which] for sample in run] for run in runs] for name, runs in measured["rows"].items()}
+        first = {name: statistics.median(run[0] for run in runs) for name, runs in rows.items()}
+        cached = {name: statistics.median(ms for run in runs for ms in run[1:]) for name, runs in rows.items()}
+        for precision in ("fp32", "bf16"):
+            ratios = [ours / ref for run, ref_run in zip(rows[precision], rows["reference"])
+                      for ours, ref in zip(run[1:], ref_run[1:])]
+            lines.append(f"{preset:28s} {size:>9s} {precision} {clock:4s} first {first[precision]:9.1f} ms vs "
+                         f"{first['reference']:9.1f} ({first[precision] / first['reference']:.2f}x)   cached "
+                         f"{cached[precision]:8.1f} ms vs {cached['reference']:8.1f} "
+                         f"({statistics.median(ratios):.2f}x, median per click)")
     lines.append(f"{preset:28s} {size:>9s} bf16 vs fp32 mask IoU: lowest {min(measured['ious']):.4f} over "
                  f"{len(measured['ious'])} clicks")
     if "differing_pixels" in measured:
@@ -258,7 +278,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--preset", action="append", dest="presets", metavar="P")
     parser.add_argument("--size", action="append", dest="sizes", type=_size, metavar="WxH")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--reference-python", default=str(CHECKOUT / ".venv-reference" / "bin" / "python"))
     parser.add_argument("--images", metavar="DIR", help="also report bf16-vs-fp32 IoU on the images of DIR")
     parser.add_argument("--json", metavar="PATH", help="write every sample as JSON here")
@@ -266,7 +286,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     samples = {}
     for preset in args.presets or DEFAULT_PRESETS:
         for width, height in args.sizes or DEFAULT_SIZES:
-            if preset.startswith("sam-"):
+            if preset.startswith(("sam-", "sam2.1-")):
                 measured = measure_sam(preset, width, height, args.repeats, args.threads, args.reference_python)
             else:
                 measured = measure_focalclick(preset, width, height, args.repeats, args.threads)
