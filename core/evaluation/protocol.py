@@ -39,7 +39,8 @@ UserFactory = Callable[[np.ndarray, Optional[np.ndarray]], SimulatedUser]
 class SampleRun:
     """One sample's run: IoU after each click, the clicks, and the method's own time.
 
-    ``seconds`` covers ``new_session`` and every ``add`` (not the simulated user or IoU);
+    ``seconds`` covers ``new_session`` and every ``add`` (not the simulated user or IoU),
+    ``click_seconds`` each ``add`` alone;
     ``clicks`` holds only interactions actually made (``ious`` may be longer, see
     :func:`evaluate_sample`); ``initial_iou`` is the IoU of the mask the session started
     from (0 from scratch).
@@ -49,6 +50,7 @@ class SampleRun:
     clicks: List[Interaction] = field(default_factory=list)
     seconds: float = 0.0
     initial_iou: float = 0.0
+    click_seconds: List[float] = field(default_factory=list)
 
 
 def evaluate_sample(new_session: SessionFactory, image: np.ndarray, gt: np.ndarray,
@@ -86,7 +88,9 @@ def evaluate_sample(new_session: SessionFactory, image: np.ndarray, gt: np.ndarr
             break
         start = time.perf_counter()
         result = session.add(click)
-        run.seconds += time.perf_counter() - start
+        took = time.perf_counter() - start
+        run.seconds += took
+        run.click_seconds.append(took)
         pred = np.asarray(result.mask, dtype=bool)
         if pred.shape != gt.shape:
             raise ValueError(f"method returned a {pred.shape} mask for a {gt.shape} image")
@@ -102,11 +106,12 @@ def _reached(ious: List[float], stop_iou: Optional[float], min_clicks: int) -> b
 @dataclass
 class PromptRun:
     """One prompt's outcome: the prompt's own IoU (a coarse mask's; ``None`` for a box),
-    the IoU of the method's mask, and the method's time."""
+    the IoU of the method's mask, the method's time, and whether the mask was empty."""
 
     prompt_iou: Optional[float]
     iou: float
     seconds: float
+    empty: bool = False
 
 
 def tight_box(gt: np.ndarray) -> Box:
@@ -144,4 +149,4 @@ def _single_prompt(new_session: SessionFactory, image: np.ndarray, gt: np.ndarra
     mask = np.asarray(result.mask, dtype=bool)
     if mask.shape != gt.shape:
         raise ValueError(f"method returned a {mask.shape} mask for a {gt.shape} image")
-    return PromptRun(prompt_iou, iou(gt, mask, ignore), seconds)
+    return PromptRun(prompt_iou, iou(gt, mask, ignore), seconds, not mask.any())

@@ -8,18 +8,21 @@ from typing import Any, Dict, List, Sequence, Tuple
 Column = Tuple[str, str]
 
 _TAIL: List[Column] = [("samples", "samples"), ("wall_s", "wall s")]
+_PERCENTILES: List[Column] = [("seconds_p50", "p50 s"), ("seconds_p95", "p95 s"), ("seconds_max", "max s")]
 _MIOU: List[Column] = [(f"mIoU@{k}", f"mIoU@{k}") for k in (1, 2, 3, 5, 10, 20)]
 COLUMNS: Dict[str, List[Column]] = {
     "clicks": [("NoC80", "NoC80"), ("NoC85", "NoC85"), ("NoC90", "NoC90"), ("NoF85", "NoF85"), ("NoF90", "NoF90")]
-              + _MIOU + [("seconds_per_click", "s/click")] + _TAIL
-              + [("NoC90_ratio", "NoC90 ÷ baseline")],
+              + _MIOU + [("first_fail", "1st IoU<0.05"), ("worse", "worse>0.1"), ("seconds_per_click", "s/click")]
+              + _PERCENTILES + _TAIL + [("NoC90_ratio", "NoC90 ÷ baseline")],
     "scribbles": [("NoS85", "NoS85"), ("NoS90", "NoS90"), ("NoF85", "NoF85"), ("NoF90", "NoF90")]
-                 + _MIOU + [("seconds_per_scribble", "s/scribble")] + _TAIL,
-    "box": [("mIoU", "mIoU"), ("seconds_per_box", "s/box")] + _TAIL,
+                 + _MIOU + [("first_fail", "1st IoU<0.05"), ("worse", "worse>0.1"),
+                            ("seconds_per_scribble", "s/scribble")] + _PERCENTILES + _TAIL,
+    "box": [("mIoU", "mIoU"), ("empty", "empty"), ("seconds_per_box", "s/box")] + _PERCENTILES + _TAIL,
     "coarse": [(f"{kind}@L{level}", f"{kind} L{level}") for level in range(1, 6) for kind in ("coarse", "refined")]
-              + [("seconds_per_mask", "s/mask")] + _TAIL,
+              + [("empty", "empty"), ("seconds_per_mask", "s/mask")] + _PERCENTILES + _TAIL,
     "correction": [("initial_mIoU", "initial mIoU"), ("NoC85", "NoC85"), ("NoC90", "NoC90"), ("NoF85", "NoF85"),
-                   ("NoF90", "NoF90")] + _MIOU + [("seconds_per_click", "s/click")] + _TAIL,
+                   ("NoF90", "NoF90")] + _MIOU + [("worse", "worse>0.1"), ("seconds_per_click", "s/click")]
+                  + _PERCENTILES + _TAIL,
 }
 INTERACTIVE = {"clicks": "clicks", "scribbles": "scribbles", "correction": "clicks from the initial mask"}
 
@@ -48,8 +51,9 @@ def format_table(rows: Sequence[Dict[str, Any]], protocol: str = "clicks") -> st
 
 
 def _optional(key: str) -> bool:
-    """Columns shown only when some row has a value: mIoU@k past the early stop, the baseline ratio."""
-    return key.startswith("mIoU@") or key == "NoC90_ratio"
+    """Columns shown only when some row has a value: mIoU@k past the early stop, the baseline ratio,
+    figures older results lack."""
+    return key.startswith(("mIoU@", "seconds_")) or key in ("NoC90_ratio", "first_fail", "worse", "empty")
 
 
 def markdown_report(results: Sequence[Dict[str, Any]]) -> str:
@@ -140,11 +144,13 @@ def _cell(key: str, value: Any) -> str:
         return "–"
     if key in ("method", "dataset"):
         return str(value)
-    if key.startswith("NoF") or key == "samples":
+    if key.startswith("NoF") or key in ("samples", "worse", "empty"):
         return str(int(value))
     if key.startswith(("mIoU", "coarse@", "refined@", "initial_mIoU")) or key == "mIoU":
         return f"{value:.3f}"
-    if key.startswith("seconds_per"):
+    if key == "first_fail":
+        return f"{100 * value:.1f}%"
+    if key.startswith("seconds_"):
         return f"{value:.3f}"
     if key == "wall_s":
         return f"{value:.0f}"

@@ -7,7 +7,9 @@ seed and its index, so results do not depend on the worker count) and summarises
 
 Protocols (``../shared/reference/focalclick.md`` §3, §5; FocalClick-XL paper):
 
-* ``clicks`` — NoC80/85/90, NoF85/90, mIoU@k, seconds per click;
+* ``clicks`` — NoC80/85/90, NoF85/90, mIoU@k, the share of first clicks that fail (IoU
+  < 0.05), the clicks that make the mask worse (IoU down by more than 0.1), seconds per
+  click (mean, p50, p95, max);
 * ``scribbles`` — the same loop with the scribble generator: NoS85/90, NoF85/90, mIoU@k;
 * ``box`` — one round from the ground truth's tight box: mIoU;
 * ``coarse`` — five coarse-mask levels: coarse and refined mIoU per level;
@@ -42,6 +44,8 @@ PROTOCOLS = ("clicks", "scribbles", "box", "coarse", "correction")
 INTERACTIVE_PROTOCOLS = ("clicks", "scribbles", "correction")
 MIOU_AT = (1, 2, 3, 5, 10, 20)
 MIN_CLICKS = 5
+FIRST_CLICK_FAIL = 0.05    # a first click whose IoU is below this selected nothing of the object
+WORSE_BY = 0.1             # a click that lowers IoU by more than this made the mask worse
 
 __all__ = ["PROTOCOLS", "evaluate", "summarise", "format_table", "table_rows", "main"]
 
@@ -109,7 +113,9 @@ def summarise(protocol: str, records: Sequence[Tuple[str, Any]], max_clicks: int
     elif protocol == "box":
         boxes: List[PromptRun] = [run for _, run in records]
         out = {"summary": {"mIoU": float(np.mean([run.iou for run in boxes])),
-                           "seconds_per_box": sum(run.seconds for run in boxes) / len(boxes)},
+                           "empty": sum(run.empty for run in boxes),
+                           "seconds_per_box": sum(run.seconds for run in boxes) / len(boxes),
+                           **_percentiles([run.seconds for run in boxes])},
                "samples": {name: run.iou for name, run in records}}
     else:
         levels: List[List[PromptRun]] = [runs for _, runs in records]
@@ -117,7 +123,9 @@ def summarise(protocol: str, records: Sequence[Tuple[str, Any]], max_clicks: int
         for k in range(len(levels[0])):
             summary[f"coarse@L{k + 1}"] = float(np.mean([runs[k].prompt_iou for runs in levels]))
             summary[f"refined@L{k + 1}"] = float(np.mean([runs[k].iou for runs in levels]))
+        summary["empty"] = sum(r.empty for runs in levels for r in runs)
         summary["seconds_per_mask"] = sum(r.seconds for runs in levels for r in runs) / sum(map(len, levels))
+        summary.update(_percentiles([r.seconds for runs in levels for r in runs]))
         out = {"summary": summary,
                "samples": {name: {"coarse": [r.prompt_iou for r in runs], "refined": [r.iou for r in runs]}
                            for name, runs in records}}
@@ -141,9 +149,25 @@ def _interactive_summary(protocol: str, runs: Sequence[SampleRun], max_clicks: i
             summary[f"mIoU@{k}"] = None
     made = sum(len(run.clicks) for run in runs)
     unit = "scribble" if protocol == "scribbles" else "click"
+    if protocol != "correction":
+        summary["first_fail"] = float(np.mean([run.ious[0] < FIRST_CLICK_FAIL for run in runs]))
+    summary["worse"] = sum(_worse_rounds(run, protocol == "correction") for run in runs)
     summary[f"seconds_per_{unit}"] = sum(run.seconds for run in runs) / made if made else 0.0
+    summary.update(_percentiles([t for run in runs for t in run.click_seconds]))
     summary[f"{unit}s"] = made
     return summary
+
+
+def _percentiles(seconds: Sequence[float]) -> Dict[str, Optional[float]]:
+    """p50, p95 and the slowest of per-interaction times (``None`` when none were timed)."""
+    return {f"seconds_{name}": float(np.percentile(seconds, q)) if len(seconds) else None
+            for name, q in (("p50", 50), ("p95", 95), ("max", 100))}
+
+
+def _worse_rounds(run: SampleRun, from_initial: bool) -> int:
+    """How many of the rounds made lowered IoU by more than ``WORSE_BY``."""
+    ious = ([run.initial_iou] if from_initial else [0.0]) + list(run.ious[:len(run.clicks)])
+    return sum(after < before - WORSE_BY for before, after in zip(ious, ious[1:]))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

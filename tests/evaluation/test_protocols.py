@@ -215,3 +215,21 @@ def test_tables_show_miou_at_k_only_where_some_run_went_that_far():
     full = dict(early, **{"mIoU@10": 0.9, "mIoU@20": 0.95})
     header = format_table([full]).splitlines()[0]
     assert "mIoU@10" in header and "mIoU@20" in header
+
+
+def test_a_clicks_summary_reports_first_click_failures_worsening_clicks_and_time_percentiles():
+    from focalxl.evaluation import SampleRun
+
+    runs = [("a", SampleRun(ious=[0.01, 0.6, 0.45, 0.9], clicks=[None] * 4, click_seconds=[0.1, 0.2, 0.3, 0.4])),
+            ("b", SampleRun(ious=[0.7, 0.65, 0.95], clicks=[None] * 3, click_seconds=[1.0, 0.1, 0.1]))]
+    summary = summarise("clicks", runs, 20, 1.0)["summary"]
+    assert summary["first_fail"] == pytest.approx(0.5)
+    assert summary["worse"] == 1                      # 0.6 -> 0.45; 0.7 -> 0.65 is within 0.1
+    assert summary["seconds_p50"] == pytest.approx(0.2) and summary["seconds_max"] == pytest.approx(1.0)
+
+
+def test_a_box_summary_counts_empty_masks():
+    from focalxl.evaluation import PromptRun
+
+    boxes = summarise("box", [("a", PromptRun(None, 0.0, 0.2, empty=True)), ("b", PromptRun(None, 0.7, 0.4))], 20, 1.0)
+    assert boxes["summary"]["empty"] == 1 and boxes["summary"]["seconds_max"] == pytest.approx(0.4)
