@@ -45,9 +45,18 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def rss_mib() -> float:
-    with open("/proc/self/status") as status:
+def rss_mib(pid: str = "self") -> float:
+    with open(f"/proc/{pid}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def report(request, *lines: str) -> None:
+    """Lines on pytest's terminal, past its output capture."""
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line)
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +65,11 @@ def tally(request):
     counts: collections.Counter = collections.Counter()
     before = rss_mib()
     yield counts
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
-        reporter.write_line("")
-        for test in sorted({test for test, _ in counts}):
-            statuses = {status: n for (name, status), n in sorted(counts.items()) if name == test}
-            reporter.write_line(f"fuzzed through the {test}: {sum(statuses.values())} bodies, statuses {statuses}")
-        reporter.write_line(f"RSS of the test process before / after the module: {before:.0f} / {rss_mib():.0f} MiB")
+    lines = []
+    for test in sorted({test for test, _ in counts}):
+        statuses = {status: n for (name, status), n in sorted(counts.items()) if name == test}
+        lines.append(f"fuzzed through the {test}: {sum(statuses.values())} bodies, statuses {statuses}")
+    report(request, *lines, f"RSS of the test process (handler fuzz) before / after: {before:.0f} / {rss_mib():.0f} MiB")
 
 
 @pytest.fixture(scope="module")
@@ -205,12 +212,16 @@ def test_thousands_of_bodies_over_http_never_get_a_5xx_and_the_function_keeps_se
 
 
 @pytest.fixture(scope="module")
-def function_process():
+def function_process(request):
     """The Nuclio function behind Nuclio-like HTTP in a process of its own, with the fuzz's limits."""
     env = {"FOCALXL_PRESET": "classical", "FOCALXL_MAX_PIXELS": str(MAX_PIXELS), "FOCALXL_SESSION_MB": "2",
            "FOCALXL_MAX_PROMPTS": str(LIMITS.max_prompts), "FOCALXL_MAX_BODY_MB": "1"}
     with HttpTriggerProcess(env) as process:
+        assert requests.post(process.url, json=GOOD, timeout=120).status_code == 200
+        before = rss_mib(str(process.process.pid))
         yield process
+        report(request, f"RSS of the function process before / after the HTTP fuzz: {before:.0f} / "
+                        f"{rss_mib(str(process.process.pid)):.0f} MiB")
 
 
 # --- limits -----------------------------------------------------------------------------------
