@@ -10,7 +10,7 @@ from cvat_ui import Scene, disks_scene
 from nuclio_runtime import HttpTrigger, NuclioFunction, load_main
 
 FOCALXL_VARIABLES = ("FOCALXL_PRESET", "FOCALXL_CHECKPOINT", "FOCALXL_DEVICE", "FOCALXL_MAX_PIXELS",
-                     "FOCALXL_SESSION_MB")
+                     "FOCALXL_SESSION_MB", "FOCALXL_MAX_PROMPTS", "FOCALXL_MAX_BODY_MB")
 
 
 @pytest.fixture

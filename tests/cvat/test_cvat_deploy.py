@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from focalxl.cvat import Settings
+from focalxl.cvat import Limits, Settings
 from nuclio_runtime import NUCLIO_DIR, NuclioFunction
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,8 +32,11 @@ def test_cvat_lists_the_function_as_a_version_2_interactor_of_our_own(name):
     assert notes["help_message"]
     spec = config["spec"]
     assert spec["handler"] == "main:handler"
-    assert {e["name"]: e["value"] for e in spec["env"]}["FOCALXL_PRESET"] == "classical"
-    assert spec["triggers"]["myHttpTrigger"]["attributes"]["maxRequestBodySize"] == 32 * 1024 ** 2
+    env = {e["name"]: e["value"] for e in spec["env"]}
+    assert env["FOCALXL_PRESET"] == "classical"
+    assert Settings.from_environment(env).limits() == Limits()
+    body_limit = spec["triggers"]["myHttpTrigger"]["attributes"]["maxRequestBodySize"]
+    assert body_limit == 32 * 1024 ** 2 == int(env["FOCALXL_MAX_BODY_MB"]) * 1024 ** 2
 
 
 def test_the_cpu_image_installs_cpu_torch_before_focalxl_and_the_gpu_image_asks_for_a_gpu():
@@ -86,13 +89,16 @@ def test_the_deploy_script_ships_main_the_yaml_and_a_focalxl_wheel_to_nuctl(fake
 def test_environment_variables_choose_preset_checkpoint_device_and_limits():
     settings = Settings.from_environment({"FOCALXL_PRESET": "classical", "FOCALXL_CHECKPOINT": "/w.pth",
                                           "FOCALXL_DEVICE": "cuda", "FOCALXL_MAX_PIXELS": "12_000_000",
-                                          "FOCALXL_SESSION_MB": "512"})
-    assert settings == Settings("classical", "/w.pth", "cuda", 12_000_000, 512)
+                                          "FOCALXL_SESSION_MB": "512", "FOCALXL_MAX_PROMPTS": "40",
+                                          "FOCALXL_MAX_BODY_MB": "8"})
+    assert settings == Settings("classical", "/w.pth", "cuda", 12_000_000, 512, 40, 8)
+    assert settings.limits() == Limits(max_prompts=40, max_body_bytes=8 * 1024 ** 2)
     assert Settings.from_environment({}) == Settings()
     assert Settings.from_environment({"FOCALXL_DEVICE": "auto"}).device is None
 
 
-@pytest.mark.parametrize("name, value", [("FOCALXL_MAX_PIXELS", "lots"), ("FOCALXL_SESSION_MB", "-5")])
+@pytest.mark.parametrize("name, value", [("FOCALXL_MAX_PIXELS", "lots"), ("FOCALXL_SESSION_MB", "-5"),
+                                         ("FOCALXL_MAX_PROMPTS", "0"), ("FOCALXL_MAX_BODY_MB", "1.5")])
 def test_a_malformed_variable_is_named_when_the_function_starts(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_environment({name: value})
