@@ -343,8 +343,9 @@ def forbidden_reason(address: IPAddress) -> Optional[str]:
     """Why ``address`` is not fetched by default (``"loopback"``, ``"private"``, ...); ``None`` if public."""
     address = _unmapped(address)
     for reason, test in (("loopback", "is_loopback"), ("link-local", "is_link_local"), ("multicast", "is_multicast"),
-                         ("unspecified", "is_unspecified"), ("reserved", "is_reserved"), ("private", "is_private")):
-        if getattr(address, test):
+                         ("unspecified", "is_unspecified"), ("reserved", "is_reserved"), ("private", "is_private"),
+                         ("site-local", "is_site_local")):
+        if getattr(address, test, False):
             return reason
     return None if address.is_global else "non-public"
 

@@ -43,7 +43,8 @@ def test_every_spelling_of_a_loopback_address_is_refused_without_connecting(cana
     ("169.254.169.254", "link-local"), ("10.1.2.3", "private"), ("192.168.0.1", "private"),
     ("100.64.0.1", "non-public"), ("224.0.0.1", "multicast"), ("0.0.0.0", "unspecified"), ("240.0.0.1", "reserved"),
     ("::1", "loopback"), ("fe80::1", "link-local"), ("fd00::1", "private"), ("::ffff:169.254.169.254", "link-local"),
-    ("2002:a9fe:a9fe::", "link-local"), ("64:ff9b::a9fe:a9fe", "link-local"), ("8.8.8.8", None),
+    ("2002:a9fe:a9fe::", "link-local"), ("64:ff9b::a9fe:a9fe", "link-local"), ("fec0::1", "site-local"),
+    ("::127.0.0.1", "reserved"), ("255.255.255.255", "reserved"), ("198.18.0.1", "private"), ("8.8.8.8", None),
     ("2606:4700::1111", None)])
 def test_forbidden_reason_names_the_address_class_including_embedded_ipv4(address, reason):
     assert forbidden_reason(ipaddress.ip_address(address)) == reason
