@@ -2,8 +2,8 @@
 
 A source turns its annotations into ``ImageWork``: one image (loaded lazily, in the
 worker) and the ``Item``s on it, one object per annotation. ``segment_image`` is the
-whole per-image step every runner calls: load the model's image once, one fresh session
-per item, the item's prompt applied, a compressed RLE (or the failure's reason) back.
+whole per-image step every runner calls: load the image once, each item's prompt
+applied from a fresh state, a compressed RLE (or the failure's reason) back.
 """
 from __future__ import annotations
 
@@ -82,7 +82,11 @@ class Pictures:
 
 
 def segment_image(segmenter, work: ImageWork, pictures: Pictures = Pictures()) -> List[Outcome]:
-    """Segment every item of ``work`` with ``segmenter``; failures become outcomes, never exceptions."""
+    """Segment every item of ``work`` with ``segmenter``; failures become outcomes, never exceptions.
+
+    The items share one session, so the image's Context-Net features are computed once;
+    after each object every step is undone, which leaves the session exactly as fresh.
+    """
     failed = {item.key: Outcome(item.key, reason=item.failure) for item in work.items if item.failure is not None}
     if len(failed) == len(work.items):
         return [failed[item.key] for item in work.items]
@@ -91,22 +95,25 @@ def segment_image(segmenter, work: ImageWork, pictures: Pictures = Pictures()) -
         if work.size is not None and image.shape[:2] != tuple(work.size):
             raise ValueError(f"{image.shape[1]}x{image.shape[0]} pixels, the source says "
                              f"{work.size[1]}x{work.size[0]}")
+        session = segmenter.new_session(image)
     except (ValueError, OSError) as error:
         return [failed.get(item.key) or Outcome(item.key, reason=f"image: {error}") for item in work.items]
-    return [failed.get(item.key) or _segment_item(segmenter, image, item, pictures) for item in work.items]
+    return [failed.get(item.key) or _segment_item(session, item, pictures) for item in work.items]
 
 
-def _segment_item(segmenter, image: np.ndarray, item: Item, pictures: Pictures) -> Outcome:
+def _segment_item(session, item: Item, pictures: Pictures) -> Outcome:
     try:
         interactions = prompts.to_interactions(item.prompt)
-        session = segmenter.new_session(image)
         for interaction in interactions:
             result = session.add(interaction)
     except ValueError as error:
         return Outcome(item.key, reason=f"prompt: {error}")
+    finally:
+        while session.history:
+            session.undo()
     if not result.mask.any():
         return Outcome(item.key, reason="empty mask: the prompt selected nothing")
-    _write_pictures(pictures, image, result, interactions, item.key)
+    _write_pictures(pictures, session.image, result, interactions, item.key)
     return Outcome(item.key, coco_rle.encode(result.mask), float(result.score))
 
 

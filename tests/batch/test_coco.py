@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -166,3 +167,26 @@ def test_boxes_on_real_photos_of_the_dev_sets_give_masks_inside_them(dataset, tm
         assert mask[int(y):int(y + h), int(x):int(x + w)].sum() >= 0.95 * mask.sum()
     if dataset == "berkeley":           # classical box mIoU on Berkeley is about 0.7 (README)
         assert np.mean([helpers.iou(decoded(a), coco_set.truth[a["id"]]) for a in annotations]) > 0.6
+
+
+def test_objects_on_one_image_share_its_context_and_get_the_masks_of_fresh_sessions(coco_set, segmenter):
+    from focalxl.batch.prompts import to_interactions
+    from focalxl.batch.work import segment_image
+    from focalxl.formats import coco_rle
+
+    (work, *_) = CocoSource(str(coco_set.annotations), str(coco_set.images), "box").works(coco_set.data)
+    work = replace(work, items=work.items + (replace(work.items[0], key="again"),))
+    image = work.image.load()
+    calls = []
+    original = segmenter.predictor.context
+    segmenter.predictor.context = lambda picture: calls.append(1) or original(picture)
+    try:
+        outcomes = segment_image(segmenter, work)
+    finally:
+        segmenter.predictor.context = original
+    assert len(calls) == 1                                   # the Context-Net ran once for three objects
+    for item, outcome in zip(work.items, outcomes):
+        session = segmenter.new_session(image)
+        for interaction in to_interactions(item.prompt):
+            result = session.add(interaction)
+        assert outcome.rle == coco_rle.encode(result.mask) and outcome.score == float(result.score)
