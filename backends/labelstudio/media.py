@@ -133,21 +133,20 @@ class Media:
         return data
 
     def _download(self, url: str, task_id: object, server: Optional[Server], field: str) -> bytes:
-        candidates = self._candidates(url, task_id, server, field)
+        *fallbacks, last = self._candidates(url, task_id, server, field)
         try:
-            for i, candidate in enumerate(candidates):
+            for candidate in fallbacks:
                 try:
                     return self.policy.fetch(candidate, headers=self._headers(candidate, server))
                 except FetchFailed:
-                    if i + 1 == len(candidates):
-                        raise
+                    continue
+            return self.policy.fetch(last, headers=self._headers(last, server))
         except FetchTooLarge as error:
             raise ImageTooLarge(f"{field}: {error}") from None
         except FetchRefused as error:
             raise ImageRefused(f"{field}: refused: {error}") from None
         except FetchFailed as error:
             raise ImageUnavailable(f"{field}: cannot fetch {error}") from None
-        raise ImageUnavailable(f"{field}: cannot fetch {redact_url(url)}")
 
     def _candidates(self, url: str, task_id: object, server: Optional[Server], field: str) -> List[str]:
         """The URLs to try for a task data value, in order (Label Studio's forms resolved against its host)."""

@@ -336,6 +336,33 @@ def test_label_studio_paths_need_a_configured_server(fuzz_client):
         assert response.status_code in (403, 422) and "LABEL_STUDIO_URL" in response.get_json()["detail"]
 
 
+def test_label_studio_paths_resolve_against_label_studio_url_and_the_key_stays_there(segmenter, images, scripted,
+                                                                                     canary, scene):
+    import cv2
+    from focalxl.labelstudio.media import Server
+    png = cv2.imencode(".png", cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR))[1].tobytes()
+    scripted.file("/data/upload/3/legacy.png", png)           # the storage proxy answers 404: the legacy path
+    bucket = ScriptedServer()
+    try:
+        signed = bucket.file("/signed.png", png)
+        media = Media(Server(scripted.url, "legacy-key-123"), FetchPolicy(allow=(f"127.0.0.1:{bucket.port}",)))
+        client = create_app(Backend(segmenter, media, "v"), basic_auth=("", "")).test_client()
+        assert post(client, "/predict", encode(interactive("/data/upload/3/legacy.png", 80))).status_code == 200
+        (proxy, _), (legacy, headers) = scripted.requests[-2:]
+        assert proxy == "/storage-data/uploaded/?filepath=upload/3/legacy.png" and legacy == "/data/upload/3/legacy.png"
+        assert headers["Authorization"] == "Token legacy-key-123"
+        scripted.redirect("/tasks/81/presign/", signed + "?X-Amz-Signature=abc")
+        assert post(client, "/predict", encode(interactive("s3://bucket/a.png", 81))).status_code == 200
+        assert scripted.requests[-1][0].startswith("/tasks/81/presign/?fileuri=")
+        assert scripted.requests[-1][1]["Authorization"] == "Token legacy-key-123"
+        assert "Authorization" not in bucket.requests[-1][1]   # the key never leaves Label Studio's origin
+        scripted.redirect("/tasks/82/presign/", canary.urls()["loopback"])
+        response = post(client, "/predict", encode(interactive("gs://bucket/a.png", 82)))
+        assert response.status_code == 403 and canary.connections == []
+    finally:
+        bucket.close()
+
+
 def sdk_cache_files() -> set:
     from label_studio_sdk._extensions.label_studio_tools.core.utils.io import get_cache_dir
     return set(os.listdir(get_cache_dir()))
