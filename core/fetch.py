@@ -10,7 +10,8 @@ connection then goes to the address that was checked (the host name travels only
 check and connect is never used. Loopback, private, link-local, shared (100.64/10),
 multicast, reserved and unspecified addresses are refused, also when spelt as decimal,
 octal or hex IPv4, IPv4-mapped (``::ffff:``), 6to4 or NAT64 IPv6, unless an operator
-trusts them in ``allow``. Only ``http`` and ``https`` are fetched.
+trusts them in ``allow``. Only ``http`` and ``https`` are fetched, never through a proxy
+(``HTTP_PROXY`` is ignored: a proxy would resolve the name itself, after the check).
 
 Every fetch has a connect timeout, a read timeout (per read), a total deadline and a
 size cap checked on ``Content-Length`` and on the bytes as they stream in; nothing is

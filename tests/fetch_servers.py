@@ -112,6 +112,17 @@ class ScriptedServer:
         self.routes[path] = route
         return self.url + path
 
+    def truncated(self, path: str) -> str:
+        """An answer that announces 100 bytes, sends 10 and hangs up."""
+        def route(handler):
+            handler.send_response(200)
+            handler.send_header("Content-Length", "100")
+            handler.end_headers()
+            handler.wfile.write(b"x" * 10)
+            handler.close_connection = True
+        self.routes[path] = route
+        return self.url + path
+
     def endless(self, path: str, announce: bool = False) -> str:
         """An answer that never ends (no Content-Length), or announces ``2**40`` bytes."""
         def route(handler):

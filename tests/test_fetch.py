@@ -110,6 +110,11 @@ def test_a_size_over_the_cap_is_refused_from_content_length_and_from_the_streame
     assert time.monotonic() - started < 5
 
 
+def test_an_answer_shorter_than_announced_is_a_failure_not_a_short_image(host):
+    with pytest.raises(FetchFailed, match="broke off"):
+        trusting(host).fetch(host.truncated("/truncated.png"))
+
+
 def test_a_trickling_answer_ends_at_the_deadline(host):
     started = time.monotonic()
     with pytest.raises(FetchFailed, match="1.5 s deadline"):
