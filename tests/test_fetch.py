@@ -7,6 +7,7 @@ import ssl
 import time
 
 import pytest
+import urllib3
 from fetch_servers import Canary, ScriptedServer, certificates
 from focalxl.fetch import (FetchFailed, FetchPolicy, FetchRefused, FetchTooLarge, Trusted, forbidden_reason,
                            redact_url)
@@ -180,6 +181,7 @@ def test_https_checks_the_certificate_against_the_url_host_while_connecting_to_t
         with pytest.raises(FetchFailed, match="TLS"):   # a CA nobody trusts
             FetchPolicy(allow=("127.0.0.0/8",), resolve=resolve).fetch(f"https://images.test:{server.port}/a.png")
         unverified = FetchPolicy(allow=("127.0.0.0/8",), verify_tls=False, resolve=resolve)
-        assert unverified.fetch(f"https://other.test:{server.port}/a.png") == b"over tls"
+        with pytest.warns(urllib3.exceptions.InsecureRequestWarning):   # VERIFY_SSL=false says so in the logs
+            assert unverified.fetch(f"https://other.test:{server.port}/a.png") == b"over tls"
     finally:
         server.close()
