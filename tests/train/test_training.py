@@ -81,9 +81,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("stage", ["object", "detail"])
+@pytest.mark.parametrize("stage, tolerance", [("object", 5e-5), ("detail", 2.5e-4)])
 def test_two_gloo_processes_give_the_weights_of_one_process_on_the_same_global_batch(
-        tiny_xl, folder_dataset, matting_folder, tmp_path, stage):
+        tiny_xl, folder_dataset, matting_folder, tmp_path, stage, tolerance):
     common = ["--stage", stage, "--steps", "2", "--batch-size", "4", "--data", matting_folder]
     single = _run(_xl_args(tiny_xl, folder_dataset, tmp_path / "one", *common))
     assert single.returncode == 0, single.stderr
@@ -97,11 +97,12 @@ def test_two_gloo_processes_give_the_weights_of_one_process_on_the_same_global_b
     initial = _xl_state(tiny_xl)
     trained = [key for key in one if not torch.equal(one[key], initial[key])]
     assert trained, "nothing trained"
-    # equal to float rounding: Adam turns rounding noise into full-size steps only where the true
-    # gradient is zero; training freezes the biases a BatchNorm cancels, and MiT's key biases
-    # (cancelled by the softmax) keep a difference under a tenth of one step (lr 5e-4)
+    # Equal up to float rounding, which Adam (a step of about lr per element whatever the gradient's
+    # size) magnifies only where the true gradient is about zero: training freezes the biases a
+    # BatchNorm cancels; MiT's key biases (cancelled by the softmax) stay within a tenth of a step
+    # (lr 5e-4); the tiny Detail-Net's deep BatchNorm shifts, with gradients below Adam's eps, within half.
     for key in one:
-        assert torch.allclose(one[key].float(), two[key].float(), atol=5e-5, rtol=1e-4), key
+        assert torch.allclose(one[key].float(), two[key].float(), atol=tolerance, rtol=1e-4), key
     losses = []
     for run in ("one", "two"):
         with (tmp_path / run / "log.csv").open() as file:
