@@ -82,6 +82,8 @@ def options_from(args: argparse.Namespace, journal: str) -> RunOptions:
         raise ValueError(f"--preset: unknown preset {args.preset!r}; choose one of {', '.join(focalxl.presets())}")
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         raise ValueError(f"--checkpoint: no such file {args.checkpoint!r}")
+    if args.precision is not None and args.preset == "classical":
+        raise ValueError("--precision: the classical preset has no precision to choose")
     return RunOptions(model=ModelSpec(args.preset, args.checkpoint, args.device, args.precision),
                       journal=args.journal or journal, workers=args.workers, engine=args.engine,
                       ray_address=args.ray_address, pictures=Pictures(args.alpha_dir, args.overlays),

@@ -26,11 +26,20 @@ class ModelSpec:
         return f"{self.preset}|{weights}|{self.precision or 'auto'}"
 
     def load(self):
-        """The ``focalxl.Segmenter`` (learned presets share one network per process)."""
+        """The ``focalxl.Segmenter`` (learned presets share one network per process); ``ModelLoadError`` if not."""
         import focalxl
 
         options = {"precision": self.precision} if self.precision is not None else {}
-        return focalxl.load(self.preset, self.checkpoint, device=self.device, threads=self.threads, **options)
+        try:
+            return focalxl.load(self.preset, self.checkpoint, device=self.device, threads=self.threads, **options)
+        except TypeError as error:      # an option the preset does not take
+            raise ModelLoadError(f"preset {self.preset!r} does not take that option: {error}") from None
+        except (ValueError, OSError, RuntimeError, KeyError) as error:
+            raise ModelLoadError(f"cannot load preset {self.preset!r}: {error}") from None
+
+
+class ModelLoadError(ValueError):
+    """The model of a job cannot be loaded (unknown preset, bad checkpoint, option it does not take)."""
 
 
 def threads_per_worker(workers: int) -> int:

@@ -137,6 +137,8 @@ def test_two_worker_processes_write_the_same_bytes_as_one(coco_set, tmp_path):
     (["--workers", "0"], "positive integer"),
     (["--preset", "nope"], "unknown preset"),
     (["--prompt", "lasso"], "invalid choice"),
+    (["--precision", "bf16"], "classical preset has no precision"),
+    (["--preset", "sam-vit-b", "--workers", "2"], "sam-vit-b needs its weights"),   # told by the worker processes
 ])
 def test_bad_arguments_exit_2_naming_the_option(coco_set, tmp_path, capsys, argv, message):
     assert run_cli(coco_set, tmp_path / "o.json", *argv) == 2

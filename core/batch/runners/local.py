@@ -14,11 +14,12 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, Iterable, Iterator, List, Tuple
 
-from ..model import ModelSpec
+from ..model import ModelLoadError, ModelSpec
 from ..work import ImageWork, Outcome, Pictures, segment_image
 
 MAX_CRASHES = 2
 _segmenter = None     # the worker process's model, loaded once by ``_load``
+_load_error = None    # or why it could not be loaded (raised by every ``_segment`` call)
 
 
 def run_local(works: Iterable[ImageWork], model: ModelSpec, pictures: Pictures,
@@ -33,12 +34,17 @@ def run_local(works: Iterable[ImageWork], model: ModelSpec, pictures: Pictures,
 
 
 def _load(model: ModelSpec) -> None:
-    global _segmenter
+    global _segmenter, _load_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C reaches the whole group: the job's process handles it
-    _segmenter = model.load()
+    try:
+        _segmenter = model.load()
+    except ModelLoadError as error:
+        _load_error = str(error)
 
 
 def _segment(work: ImageWork, pictures: Pictures) -> List[Outcome]:
+    if _load_error is not None:
+        raise ModelLoadError(_load_error)
     return segment_image(_segmenter, work, pictures)
 
 
@@ -62,7 +68,7 @@ def _run_pool(works: Iterator[ImageWork], model: ModelSpec, pictures: Pictures,
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     error = future.exception()
-                    if isinstance(error, BrokenProcessPool):
+                    if isinstance(error, (BrokenProcessPool, ModelLoadError)):
                         raise error
                     work = running.pop(future)
                     if error is not None:
