@@ -111,8 +111,11 @@ def test_two_gloo_processes_give_the_weights_of_one_process_on_the_same_global_b
 
 
 def test_kill_and_resume_reproduces_the_uninterrupted_run(tiny_xl, folder_dataset, tmp_path):
+    """Killed with SIGKILL and resumed (with data-loader workers this time), the run ends with
+    exactly the weights of the same run left alone."""
     common = ["--stage", "object", "--steps", "10", "--batch-size", "2", "--save-every", "2"]
     straight = _run(_xl_args(tiny_xl, folder_dataset, tmp_path / "straight", *common))
+    common += ["--workers", "2"]
     assert straight.returncode == 0, straight.stderr
     out = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, "-m", "focalxl.train",
