@@ -59,7 +59,7 @@ def test_a_host_name_is_checked_after_resolution_and_the_connection_goes_to_the_
         return ["127.0.0.1"] if len(asked) == 1 else ["169.254.169.254"]
 
     host.file("/pinned.png", b"pinned")
-    policy = FetchPolicy(allow=(f"127.0.0.0/8",), resolve=rebinding)
+    policy = FetchPolicy(allow=("127.0.0.0/8",), resolve=rebinding)
     assert policy.fetch(f"http://images.example:{host.port}/pinned.png") == b"pinned"
     assert asked == ["images.example"]   # resolved once; the connection used that answer
     path, headers = host.requests[-1]

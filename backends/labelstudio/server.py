@@ -18,7 +18,7 @@ from flask import Flask, jsonify, request
 from focalxl.store import SessionTooLarge
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .limits import LimitExceeded, Limits
+from .limits import LimitExceeded
 from .media import FetchBusy, ImageRefused, ImageTooLarge, ImageUnavailable
 from .model import Backend
 
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 TRAIN_EVENTS = {"ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATION_DELETED", "START_TRAINING"}
 
 
-STATUS = ((LimitExceeded, None), (ImageTooLarge, 413), (ImageRefused, 403), (FetchBusy, 429),
+STATUS = ((ImageTooLarge, 413), (SessionTooLarge, 413), (ImageRefused, 403), (FetchBusy, 429),
           (ImageUnavailable, 422))
 
 
@@ -156,8 +156,6 @@ def _status(error: ValueError) -> int:
     """The HTTP status of a refused request: 4xx by the error's kind (400 when nothing more specific)."""
     if isinstance(error, LimitExceeded):
         return error.status
-    if isinstance(error, SessionTooLarge):
-        return 413
     for kind, status in STATUS:
         if isinstance(error, kind):
             return status

@@ -31,7 +31,7 @@ from focalxl.labelstudio.server import create_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from label_studio_sdk.converter.brush import decode_rle
-from labelstudio_payloads import LABEL_CONFIG, ImageServer, keypoint, predict_body, rectangle
+from labelstudio_payloads import ImageServer, keypoint, predict_body, rectangle
 
 HEIGHT, WIDTH = 72, 96
 STATUSES: Counter = Counter()
@@ -413,7 +413,7 @@ def test_secrets_in_any_spelling_of_a_url_stay_out_of_replies_and_logs(segmenter
             f"http://127.0.0.1:{port}/été/missing.png?X-Amz-Signature=sig-222",
             f"http://127.0.0.1:{port}/missing%2Epng?x-amz-signature=sig-333&X-Amz-Credential=cred-444",
             f"http://user:pass-555@127.0.0.1:{port}/missing.png", f"http://127.0.0.1:{port}/missing.png?tok-666",
-            f"http://10.0.0.1/a.png?sig=sig-777", f"http://u:pass-888@169.254.169.254/"]
+            "http://10.0.0.1/a.png?sig=sig-777", "http://u:pass-888@169.254.169.254/"]
     with caplog.at_level(logging.DEBUG):
         replies = [post(client, "/predict", encode(interactive(url))).get_data(as_text=True) for url in urls]
     text = caplog.text + "".join(replies)
