@@ -6,8 +6,12 @@ import ipaddress
 import ssl
 import time
 
+from urllib.parse import quote, unquote
+
 import pytest
 import urllib3
+from hypothesis import given
+from hypothesis import strategies as st
 from fetch_servers import Canary, ScriptedServer, certificates
 from focalxl.fetch import (FetchFailed, FetchPolicy, FetchRefused, FetchTooLarge, Trusted, forbidden_reason,
                            redact_url)
@@ -149,6 +153,19 @@ def test_only_http_and_https_urls_with_a_host_are_fetched(url):
 ])
 def test_redaction_works_on_the_parsed_url_whatever_its_spelling(url, shown):
     assert redact_url(url) == shown
+
+
+@given(scheme=st.sampled_from(["http", "HTTP", "Https", "s3", "gs"]), path=st.text(max_size=12).map(quote),
+       key=st.text(st.characters(blacklist_characters="&=#d"), min_size=1, max_size=8),
+       secret=st.from_regex(r"[A-Za-z0-9]{12}", fullmatch=True), encode_secret=st.booleans(),
+       in_userinfo=st.booleans(), fragment=st.booleans())
+def test_no_spelling_of_a_url_lets_a_query_value_or_a_password_through(scheme, path, key, secret, encode_secret,
+                                                                        in_userinfo, fragment):
+    shown = quote(secret, safe="") if not encode_secret else "".join(f"%{ord(c):02X}" for c in secret)
+    userinfo = f"user:{shown}@" if in_userinfo else ""
+    url = f"{scheme}://{userinfo}Host.example:8080/{path}?{quote(key)}={shown}" + ("#frag" if fragment else "")
+    redacted = redact_url(url)
+    assert secret not in redacted and secret not in unquote(redacted)
 
 
 def test_settings_come_from_the_environment_and_trust_label_studios_host():

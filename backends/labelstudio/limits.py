@@ -34,7 +34,7 @@ class LimitExceeded(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    max_body_bytes: int = 16 * 1024 ** 2   # brush RLE decodes at ~1 us per byte: ~10 s of work at most
+    max_body_bytes: int = 16 * 1024 ** 2   # brush RLE decodes at 1-2 us per byte: seconds, not minutes
     max_json_depth: int = 64
     max_prompts: int = 200
     max_tasks: int = 100
