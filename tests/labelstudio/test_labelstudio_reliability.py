@@ -454,6 +454,16 @@ def test_concurrent_identical_and_overlapping_requests_on_one_task_equal_the_seq
 
 # -- the real server (gunicorn) -------------------------------------------------------------------------------------
 
+def test_gunicorn_runs_threads_under_a_finite_worker_timeout(monkeypatch):
+    from focalxl.labelstudio import __main__ as entry
+    options = {}
+    monkeypatch.setattr(entry._Gunicorn, "run", lambda self: options.update(self.options))
+    entry.main(["--port", "9999"])
+    assert options["worker_class"] == "gthread" and options["threads"] >= 3 and 0 < options["timeout"] <= 600
+    with pytest.raises(SystemExit):
+        entry.main(["--threads", "2"])   # downloads may use all threads but two
+
+
 def worker_rss_mib(pid: int) -> float:
     """Resident memory of gunicorn's worker (the arbiter's child), in MiB."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
