@@ -12,8 +12,14 @@ Everything outside the returned update region is left exactly as it was.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import cv2
 import numpy as np
+
+from .bimap import footprint
+from .crops import Box, Crop
+from .interactions import Interaction
 
 
 def touched_components(candidates: np.ndarray, touch: np.ndarray) -> np.ndarray:
@@ -42,3 +48,21 @@ def progressive_merge(old: np.ndarray, new: np.ndarray, touch: np.ndarray, posit
     if positive:
         return touched_components(new, touch)
     return touched_components(old & ~new, touch)
+
+
+def bounded_by_box(alpha: np.ndarray, region: Box, history: Sequence[Interaction]) -> np.ndarray:
+    """``alpha`` over ``region`` (image pixels) with the newest box's outside made background.
+
+    A box bounds the mask from when it is given: outside it, only the components that
+    positive clicks or scribbles made after it touch stay foreground.
+    """
+    boxes = [i for i, interaction in enumerate(history) if interaction.kind == "box"]
+    if not boxes:
+        return alpha
+    crop = Crop(region, alpha.shape[1], alpha.shape[0])
+    outside = ~footprint(history[boxes[-1]], crop)
+    foreground = (alpha >= 0.5) & outside
+    for interaction in history[boxes[-1] + 1:]:
+        if interaction.positive and interaction.kind in ("click", "scribble"):
+            outside &= ~touched_components(foreground, footprint(interaction, crop))
+    return np.where(outside, 0.0, alpha).astype(alpha.dtype)

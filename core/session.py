@@ -16,7 +16,7 @@ import numpy as np
 from . import crops
 from .bimap import BiMap, footprint
 from .interactions import INTERACTION_TYPES, Interaction
-from .merge import progressive_merge, touched_components
+from .merge import bounded_by_box, progressive_merge, touched_components
 from .predictors.base import DetailInput, ObjectInput, ObjectPrediction, Predictor, to_prob
 
 
@@ -125,6 +125,7 @@ class Session:
             else:
                 focus = self._focus_box(coarse, touch, interaction, target)
                 alpha = self._refine(history, target, focus, coarse, object_crop, object_features)
+            alpha = bounded_by_box(alpha, object_crop.box, history)
             self._commit(interaction, object_crop, alpha, touch, len(history), state)
             return _result(self._mask, self._alpha)
 
