@@ -158,9 +158,12 @@ class Session:
 
         ``state_after`` names the map this prediction becomes when it is committed as it is."""
         crop = _raster(target, self.predictor.input_size, getattr(self.predictor, "square_crops", False))
-        inputs = ObjectInput(crop=crop, image=crop.take(self.image), bimaps=_bimaps(history, crop, self.predictor.click_radius),
+        rasters = not getattr(self.predictor, "resamples_crops", False)
+        inputs = ObjectInput(crop=crop, image=crop.take(self.image) if rasters else None,
+                             bimaps=_bimaps(history, crop, self.predictor.click_radius),
                              latest=_bimaps(history[-1:], crop, self.predictor.click_radius),
-                             prev_prob=crop.take(self._alpha), context=self.context, history=tuple(history),
+                             prev_prob=crop.take(self._alpha) if rasters else None, context=self.context,
+                             history=tuple(history),
                              full_image=self.image, full_prob=self._alpha,
                              prev_target=self._steps[-1].target if self._steps else None,
                              state=self._state, state_after=state_after)
@@ -191,10 +194,12 @@ class Session:
         fx0, fy0, fx1, fy1 = focus
         crop = _raster(focus, self.predictor.detail_size, getattr(self.predictor, "square_crops", False))
         local = crops.Crop((fx0 - tx0, fy0 - ty0, fx1 - tx0, fy1 - ty0), crop.width, crop.height)
-        inputs = DetailInput(crop=crop, image=crop.take(self.image),
+        rasters = not getattr(self.predictor, "resamples_crops", False)
+        inputs = DetailInput(crop=crop, image=crop.take(self.image) if rasters else None,
                              bimaps=_bimaps(history, crop, getattr(self.predictor, "detail_click_radius",
                                                                    self.predictor.click_radius)),
-                             coarse_prob=local.take(coarse), prev_prob=crop.take(self._alpha), context=self.context,
+                             coarse_prob=local.take(coarse) if rasters else None,
+                             prev_prob=crop.take(self._alpha) if rasters else None, context=self.context,
                              object_crop=object_crop, object_features=object_features, full_image=self.image,
                              history=tuple(history))
         alpha = coarse.copy()

@@ -27,10 +27,10 @@ class ObjectInput:
     """What the Object-Net sees: everything is over ``crop``'s raster."""
 
     crop: Crop
-    image: np.ndarray            # uint8[h, w, 3]
+    image: Optional[np.ndarray]  # uint8[h, w, 3]; None for a predictor that resamples crops itself
     bimaps: Dict[str, BiMap]     # one bi-map per interaction kind present ("click", "box", ...)
     latest: Dict[str, BiMap]     # the newest interaction alone, under its kind
-    prev_prob: np.ndarray        # float32[h, w], previous probabilities (zeros for a new object)
+    prev_prob: Optional[np.ndarray]   # float32[h, w], previous probabilities (zeros for a new object); None as image
     context: Any                 # what ``context`` returned for this image
     history: Tuple[Interaction, ...] = ()   # every interaction so far, oldest first, in image pixels
     full_image: Optional[np.ndarray] = None  # the whole image (no copy), for predictors that resample crops themselves
@@ -45,10 +45,10 @@ class DetailInput:
     """What the Detail-Net sees: the full-resolution focus region, zoomed."""
 
     crop: Crop
-    image: np.ndarray            # uint8[h, w, 3]
+    image: Optional[np.ndarray]  # uint8[h, w, 3]; None for a predictor that resamples crops itself
     bimaps: Dict[str, BiMap]
-    coarse_prob: np.ndarray      # float32[h, w], the object prediction over the focus crop
-    prev_prob: np.ndarray        # float32[h, w], the previous probabilities there
+    coarse_prob: Optional[np.ndarray]    # float32[h, w], the object prediction over the focus crop; None as image
+    prev_prob: Optional[np.ndarray]      # float32[h, w], the previous probabilities there; None as image
     context: Any
     object_crop: Optional[Crop] = None   # the Object-Net's crop (Target Crop and its raster)
     object_features: Any = None          # ``ObjectPrediction.features`` from this interaction's object stage
@@ -78,6 +78,7 @@ class Predictor(Protocol):
     detail_size: Optional[int]   # longer side of the Detail-Net input; None: no Detail-Net, the object prediction is final
     detail_click_radius: float   # optional: disk radius in Detail-Net input pixels (default ``click_radius``)
     square_crops: bool           # optional: crops are squashed to ``input_size`` x ``input_size`` (FocalClick's resize)
+    resamples_crops: bool        # optional: reads ``full_image`` / ``full_prob`` itself; the rasters are not made
 
     # Optional hooks for a predictor that follows its own published crop rules (FocalClick):
     # ``target_box(prob, history, shape) -> Box`` and

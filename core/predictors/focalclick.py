@@ -86,6 +86,7 @@ class FocalClickPredictor:
     detail_size = INPUT_SIZE
     detail_click_radius = float(REFINE_RADIUS)
     square_crops = True
+    resamples_crops = True
 
     def __init__(self, name: str, checkpoint: Optional[str | os.PathLike] = None, device: Optional[str] = None,
                  threads: Optional[int] = None, random_weights: bool = False, precision: str = "auto"):
@@ -201,16 +202,16 @@ def disks(points: Sequence[Tuple[bool, float, float]], height: int, width: int, 
 
 def resize_corners(array: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bilinear resize with corners aligned (``F.interpolate(..., align_corners=True)``) to
-    ``float32[height, width, ...]``, reading only the source rows and columns it samples."""
-    rows0, rows1, row_weight = _corner_taps(array.shape[0], height)
-    cols0, cols1, col_weight = _corner_taps(array.shape[1], width)
-    extra = (None,) * (array.ndim - 2)
-    top, bottom = array[rows0], array[rows1]
-    wx = col_weight[(None, slice(None)) + extra]
-    upper = top[:, cols0] * (1 - wx) + top[:, cols1].astype(np.float32) * wx
-    lower = bottom[:, cols0] * (1 - wx) + bottom[:, cols1].astype(np.float32) * wx
-    wy = row_weight[(slice(None), None) + extra]
-    return (upper * (1 - wy) + lower * wy).astype(np.float32)
+    ``float32[height, width, ...]``, reading only the source pixels it samples."""
+    rows0, rows1, row_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[0], height))
+    cols0, cols1, col_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[1], width))
+    extra = (1,) * (array.ndim - 2)
+    source = torch.from_numpy(np.ascontiguousarray(array))
+    top, bottom = source.index_select(0, rows0), source.index_select(0, rows1)
+    wx = col_weight.view(1, -1, *extra)
+    upper = torch.lerp(top.index_select(1, cols0).float(), top.index_select(1, cols1).float(), wx)
+    lower = torch.lerp(bottom.index_select(1, cols0).float(), bottom.index_select(1, cols1).float(), wx)
+    return torch.lerp(upper, lower, row_weight.view(-1, 1, *extra)).numpy()
 
 
 def _corner_taps(source: int, size: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
