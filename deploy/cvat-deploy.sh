@@ -6,7 +6,8 @@
 # built from this checkout (the YAML's postCopy step pip-installs it). Optional environment:
 #   FOCALXL_PRESET       predictor preset (default: classical, no weights)
 #   FOCALXL_CHECKPOINT   a weights file on this machine; copied into the image
-#   FOCALXL_DEVICE, FOCALXL_MAX_PIXELS, FOCALXL_SESSION_MB   passed through to the function
+#   FOCALXL_DEVICE, FOCALXL_MAX_PIXELS, FOCALXL_SESSION_MB, FOCALXL_MAX_PROMPTS, FOCALXL_MAX_BODY_MB
+#                        passed through to the function
 #   NUCTL                the nuctl command (default: nuctl)
 set -euo pipefail
 
@@ -25,7 +26,7 @@ cp -r "$repo/pyproject.toml" "$repo/README.md" "$repo/core" "$repo/serverless" "
 "$python" -m pip wheel --quiet --no-deps --wheel-dir "$build" "$source"
 
 env_args=()
-for name in FOCALXL_PRESET FOCALXL_DEVICE FOCALXL_MAX_PIXELS FOCALXL_SESSION_MB; do
+for name in FOCALXL_PRESET FOCALXL_DEVICE FOCALXL_MAX_PIXELS FOCALXL_SESSION_MB FOCALXL_MAX_PROMPTS FOCALXL_MAX_BODY_MB; do
     if [[ -n "${!name:-}" ]]; then
         env_args+=(--env "$name=${!name}")
     fi

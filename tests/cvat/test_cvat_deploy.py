@@ -72,11 +72,13 @@ def test_the_deploy_script_ships_main_the_yaml_and_a_focalxl_wheel_to_nuctl(fake
     checkpoint.write_bytes(b"not really weights")
     env = {**os.environ, "NUCTL": str(fake_nuctl / "nuctl"), "PYTHON": sys.executable,
            "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",    # offline: build with this venv's setuptools
-           "FOCALXL_PRESET": "classical", "FOCALXL_MAX_PIXELS": "1234", "FOCALXL_CHECKPOINT": str(checkpoint)}
+           "FOCALXL_PRESET": "classical", "FOCALXL_MAX_PIXELS": "1234", "FOCALXL_CHECKPOINT": str(checkpoint),
+           "FOCALXL_MAX_PROMPTS": "40", "FOCALXL_MAX_BODY_MB": "8"}
     subprocess.run([str(REPO / "deploy" / script)], env=env, check=True, capture_output=True)
     deploy = next(line for line in (fake_nuctl / "calls").read_text().splitlines() if line.startswith("deploy"))
     assert "--project-name cvat" in deploy and "--platform local" in deploy and f"/{yaml_name}" in deploy
-    assert "--env FOCALXL_MAX_PIXELS=1234" in deploy
+    for setting in ("FOCALXL_MAX_PIXELS=1234", "FOCALXL_MAX_PROMPTS=40", "FOCALXL_MAX_BODY_MB=8"):
+        assert f"--env {setting}" in deploy
     assert "--env FOCALXL_CHECKPOINT=/opt/nuclio/checkpoint/weights.pth" in deploy
     context = fake_nuctl / "context"
     assert (context / "main.py").read_text() == (NUCLIO_DIR / "main.py").read_text()
