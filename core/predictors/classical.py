@@ -2,8 +2,10 @@
 
 Object stage, on the zoomed Target Crop, with GrabCut (colour GMMs + graph cut):
 
-* **first click** — GrabCut's rectangle prior, tried on windows of growing size
-  around the click; the first result that stays inside its window wins;
+* **first click** — GrabCut's rectangle prior on windows of growing size around the
+  click, each shrunk to ``first_size``; the segments vote, weighted by how well their
+  colours separate from their surroundings and how little of them their window cuts
+  (:mod:`.window_vote`);
 * **box** — outside the box is background, inside it probable foreground, at the
   full input raster (the colour models need the object's detail);
 * **coarse mask** — trusted away from its outline: its core is foreground, everything
@@ -31,9 +33,11 @@ import cv2
 import numpy as np
 
 from ..bimap import BiMap
+from ..crops import Crop
 from ..merge import touched_components
 from ..segmenter import register
 from .base import LOGIT_LIMIT, DetailInput, ObjectInput, ObjectPrediction
+from .window_vote import window_vote
 
 _FG, _BG, _PR_FG, _PR_BG = cv2.GC_FGD, cv2.GC_BGD, cv2.GC_PR_FGD, cv2.GC_PR_BGD
 _LOCAL_KINDS = ("click", "scribble")
@@ -45,9 +49,9 @@ class ClassicalPredictor:
     name = "classical"
     target_min_fraction = 0.6   # colour models need context: never zoom on less than 60 % of the image
 
-    def __init__(self, input_size: int = 400, detail_size: int = 320, click_radius: float = 5.0,
-                 iterations: int = 4, detail_iterations: int = 3, first_size: int = 200, box_size: int = 300,
-                 first_windows: Sequence[float] = (0.2, 0.35, 0.5, 0.75),
+    def __init__(self, input_size: int = 400, detail_size: int = 256, click_radius: float = 5.0,
+                 iterations: int = 4, detail_iterations: int = 3, first_size: int = 96, box_size: int = 300, first_iterations: int = 3,
+                 first_windows: Sequence[float] = (0.035, 0.06, 0.1, 0.16, 0.26, 0.42, 0.7),
                  similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.5,
                  guided_radius: int = 3, guided_eps: float = 1e-3, mask_band: float = 0.06,
                  mask_band_limit: float = 0.24, mask_saturation: float = 0.2, mask_detail_band: float = 0.02,
@@ -59,6 +63,7 @@ class ClassicalPredictor:
         self.detail_iterations = detail_iterations
         self.first_windows = tuple(first_windows)
         self.first_size = first_size
+        self.first_iterations = first_iterations
         self.box_size = box_size
         self.similar_radius = similar_radius
         self.similar_tolerance = similar_tolerance
@@ -90,8 +95,10 @@ class ClassicalPredictor:
             image, small_labels, restore = _reduced(inputs.image, labels, self.box_size)
             small = _grabcut(image, small_labels, self.iterations)
             foreground = _connected_to_seeds(restore(small) | (labels == _FG), _positive_seeds(inputs.bimaps) | prev)
+            if not (foreground & inputs.latest["box"].positive).any():
+                foreground = _box_fallback(inputs.image, labels, inputs.latest["box"].positive, self.iterations)
         else:
-            image, small_labels, restore = _reduced(inputs.image, labels, self.first_size)
+            image, small_labels, restore = _reduced(inputs.image, labels, self.box_size)
             small = _grabcut(image, small_labels, self.iterations)
             foreground = _connected_to_seeds(restore(small) | (labels == _FG), _positive_seeds(inputs.bimaps) | prev)
         return _soft_logits(foreground)
@@ -112,7 +119,10 @@ class ClassicalPredictor:
         labels[pos] = _FG
         labels[neg] = _BG
         foreground = _grabcut(inputs.image, labels, self.detail_iterations)
+        if coarse.any() and not foreground.any():      # the band's colours say nothing: keep the object stage
+            foreground = coarse
         alpha = _guided_filter(inputs.image, foreground.astype(np.float32), self.guided_radius, self.guided_eps)
+        alpha = _feathered(alpha, inputs.coarse_prob, inputs.crop, inputs.object_crop)
         alpha[pos] = 1.0
         alpha[neg] = 0.0
         return np.clip(alpha, 0.0, 1.0)
@@ -151,31 +161,11 @@ class ClassicalPredictor:
         return labels
 
     def _first_click(self, image: np.ndarray, labels: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """GrabCut's rectangle prior on growing windows, searched at ``first_size``.
-
-        The first result that stays inside its window wins; the detail stage restores
-        full resolution at the boundary.
-        """
+        """The object under a lone click: GrabCut on windows of growing size, voted (see ``window_vote``)."""
         if not pos.any():
             return pos
-        small_image, small_labels, restore = _reduced(image, labels, self.first_size)
-        size = small_labels.shape[::-1]
-        seeds = small_labels == _FG
-        if not seeds.any():     # negative clicks cover the positive ones, or they vanish at the reduced size
-            return labels == _FG
-        ys, xs = np.nonzero(seeds)
-        cy, cx = ys.mean(), xs.mean()
-        result = seeds
-        for fraction in self.first_windows:
-            box = _window(cy, cx, fraction * size[1] / 2, fraction * size[0] / 2, small_labels.shape)
-            trial = small_labels.copy()
-            inside = trial[box[0]:box[2], box[1]:box[3]]
-            inside[inside == _PR_BG] = _PR_FG
-            result = _connected_to_seeds(_grabcut(small_image, trial, self.iterations), seeds)
-            rim = _rim(box, small_labels.shape)
-            if not rim.any() or (result & rim).sum() <= 0.1 * rim.sum():
-                break
-        return restore(result) | pos
+        return window_vote(image, labels, labels == _FG, _grabcut, self.first_windows, self.first_size,
+                           iterations=self.first_iterations) | pos
 
     def _local_correction(self, image: np.ndarray, labels: np.ndarray, prev: np.ndarray, latest: BiMap,
                           at_centre: bool) -> np.ndarray:
@@ -361,13 +351,54 @@ def _at_band_edge(labels: np.ndarray, foreground: np.ndarray, limit: float) -> b
 def _grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
     """Foreground after GrabCut from ``labels``; the labels alone when a class has no samples."""
     fg = (labels == _FG) | (labels == _PR_FG)
-    if fg.all() or not fg.any() or not _probable(labels).any():
+    if fg.all() or not fg.any() or not _probable(labels).any() or _flat(image):
         return fg
     work = labels.copy()
     cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: keep results repeatable
     cv2.grabCut(np.ascontiguousarray(image), work, None, np.zeros((1, 65)), np.zeros((1, 65)), iterations,
                 cv2.GC_INIT_WITH_MASK)
     return (work == _FG) | (work == _PR_FG)
+
+
+def _feathered(alpha: np.ndarray, coarse: np.ndarray, focus: Crop, target: Optional[Crop],
+               fraction: float = 0.08) -> np.ndarray:
+    """``alpha`` blended into the object stage's ``coarse`` map towards the Focus Crop's edges.
+
+    Where the focus edge runs inside the Target Crop the pasted matte meets the coarse map:
+    a ramp ``fraction`` of the raster's side wide leaves no step there. Edges on the
+    target's own edge keep the refined matte.
+    """
+    height, width = alpha.shape
+    ramp = max(2.0, fraction * max(height, width))
+    outer = target.box if target is not None else focus.box
+    weight = np.ones((height, width), np.float32)
+    rows = np.arange(height, dtype=np.float32)[:, None] + 0.5
+    cols = np.arange(width, dtype=np.float32)[None, :] + 0.5
+    x0, y0, x1, y1 = focus.box
+    for inside, distance in ((y0 > outer[1], rows), (y1 < outer[3], height - rows),
+                             (x0 > outer[0], cols), (x1 < outer[2], width - cols)):
+        if inside:
+            weight = np.minimum(weight, np.clip(distance / ramp, 0.0, 1.0))
+    return weight * alpha + (1.0 - weight) * coarse
+
+
+def _box_fallback(image: np.ndarray, labels: np.ndarray, box: np.ndarray, iterations: int) -> np.ndarray:
+    """A box whose shrunk cut came back empty: GrabCut at full input size, else the ellipse inscribed in it."""
+    foreground = _grabcut(image, labels, 2 * iterations) & box
+    if foreground.any():
+        return foreground
+    rows, cols = np.nonzero(box)
+    ellipse = np.zeros(box.shape, np.uint8)
+    centre = (round((cols.min() + cols.max()) / 2), round((rows.min() + rows.max()) / 2))
+    axes = (max(0, (cols.max() - cols.min()) // 2), max(0, (rows.max() - rows.min()) // 2))
+    cv2.ellipse(ellipse, centre, axes, 0, 0, 360, 1, -1)
+    return ellipse.astype(bool) & box
+
+
+def _flat(image: np.ndarray) -> bool:
+    """One colour throughout: GrabCut has nothing to tell apart (and OpenCV's can take minutes on it)."""
+    pixels = image.reshape(-1, image.shape[-1])
+    return bool((pixels == pixels[0]).all())
 
 
 def _connected_to_seeds(foreground: np.ndarray, seeds: np.ndarray) -> np.ndarray:
