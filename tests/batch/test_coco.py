@@ -138,7 +138,8 @@ def test_two_worker_processes_write_the_same_bytes_as_one(coco_set, tmp_path):
     (["--preset", "nope"], "unknown preset"),
     (["--prompt", "lasso"], "invalid choice"),
     (["--precision", "bf16"], "classical preset has no precision"),
-    (["--preset", "sam-vit-b", "--workers", "2"], "sam-vit-b needs its weights"),   # told by the worker processes
+    pytest.param(["--preset", "sam-vit-b", "--workers", "2"], "sam-vit-b needs its weights",   # told by the workers
+                 marks=pytest.mark.slow),
 ])
 def test_bad_arguments_exit_2_naming_the_option(coco_set, tmp_path, capsys, argv, message):
     assert run_cli(coco_set, tmp_path / "o.json", *argv) == 2
