@@ -63,11 +63,12 @@ def run_job(works: Sequence[ImageWork], make_sink: Callable[[Journal], Sink], op
         progress = Progress(sum(len(w.items) for w in todo), skipped=len(done), enabled=options.progress)
         for work in finished:
             _deliver(sink, work, [done[item.key] for item in work.items], progress)
-        for work, outcomes in _runner(options, todo, model):
+        whole = {work.key: work for work in works}
+        for pending, outcomes in _runner(options, todo, model):
             journal.record((outcome, digests[outcome.key]) for outcome in outcomes)
             progress.add(outcomes)
-            previous = [done[item.key] for item in work.items if item.key in done]
-            _deliver(sink, work, previous + outcomes, progress)
+            work = whole[pending.key]       # delivered whole: the masks done before a resume go too
+            _deliver(sink, work, [done[item.key] for item in work.items if item.key in done] + outcomes, progress)
         sink.close()
         return progress.close()
     finally:

@@ -193,3 +193,30 @@ def test_objects_on_one_image_share_its_context_and_get_the_masks_of_fresh_sessi
         for interaction in to_interactions(item.prompt):
             result = session.add(interaction)
         assert outcome.rle == coco_rle.encode(result.mask) and outcome.score == float(result.score)
+
+
+def test_an_image_finished_on_a_rerun_is_delivered_with_the_masks_done_before(coco_set, tmp_path):
+    from focalxl.batch.annotate import run_job
+
+    class Recorder:
+        def __init__(self):
+            self.deliveries = []
+
+        def deliver(self, work, outcomes):
+            self.deliveries.append((work.key, sorted(o.key for o in outcomes), len(work.items)))
+
+        def close(self):
+            pass
+
+    source = CocoSource(str(coco_set.annotations), str(coco_set.images), "box")
+    data = coco_set.data
+    good = data["annotations"][0]["bbox"]
+    data["annotations"][0]["bbox"] = [500.0, 500.0, 20.0, 20.0]           # fails: outside the image
+    options = RunOptions(journal=str(tmp_path / "j.sqlite"), progress=False)
+    first = Recorder()
+    run_job(source.works(data), lambda journal: first, options)
+    assert ("coco/image/1", ["coco/annotation/101"], 2) in first.deliveries
+    data["annotations"][0]["bbox"] = good                                    # fixed, the rerun retries it
+    again = Recorder()
+    run_job(source.works(data), lambda journal: again, options)
+    assert ("coco/image/1", ["coco/annotation/100", "coco/annotation/101"], 2) in again.deliveries
