@@ -10,6 +10,9 @@ from a label map built only from the clicks so far,
 runs ``cv2.grabCut(..., GC_INIT_WITH_MASK)`` for 5 iterations and returns
 ``FGD | PR_FGD`` as the mask. No previous mask, no crop, no merge, no post-processing.
 Before the first positive click the mask is empty.
+
+A box (the ``box`` protocol) is OpenCV's own rectangle initialisation: ``cv2.grabCut(...,
+rect, GC_INIT_WITH_RECT)`` on the whole image, the same 5 iterations.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from typing import List
 import cv2
 import numpy as np
 
-from ..interactions import Click
+from ..interactions import Box, Click
 
 
 @dataclass
@@ -51,9 +54,12 @@ class PlainGrabCutSession:
         self.image = np.ascontiguousarray(image)
         self.clicks: List[Click] = []
 
-    def add(self, click: Click) -> BaselineResult:
+    def add(self, click: Click | Box) -> BaselineResult:
+        if isinstance(click, Box):
+            click.validate(self.image.shape[:2])
+            return BaselineResult(self._segment_box(click))
         if not isinstance(click, Click):
-            raise TypeError(f"the plain GrabCut baseline takes clicks only, got {type(click).__name__}")
+            raise TypeError(f"the plain GrabCut baseline takes clicks and boxes, got {type(click).__name__}")
         click.validate(self.image.shape[:2])
         self.clicks.append(click)
         return BaselineResult(self._segment())
@@ -66,6 +72,21 @@ class PlainGrabCutSession:
             value = cv2.GC_FGD if click.positive else cv2.GC_BGD
             cv2.circle(labels, centre, self.method.radius, value, thickness=-1)
         return labels
+
+    def _segment_box(self, box: Box) -> np.ndarray:
+        """OpenCV's rectangle initialisation with the box (whole pixels it covers)."""
+        height, width = self.image.shape[:2]
+        x0, y0 = max(0, int(np.floor(box.x0))), max(0, int(np.floor(box.y0)))
+        x1, y1 = min(width, int(np.ceil(box.x1))), min(height, int(np.ceil(box.y1)))
+        labels = np.zeros((height, width), np.uint8)
+        if x1 - x0 < 2 or y1 - y0 < 2 or (x1 - x0 == width and y1 - y0 == height):
+            labels[y0:y1, x0:x1] = 1      # GrabCut needs background outside and room inside the rectangle
+            return labels.astype(bool)
+        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(0)
+        cv2.grabCut(self.image, labels, (x0, y0, x1 - x0, y1 - y0), bgd, fgd, self.method.iterations,
+                    cv2.GC_INIT_WITH_RECT)
+        return (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
 
     def _segment(self) -> np.ndarray:
         labels = self.seed_labels()

@@ -8,7 +8,7 @@ from .grabcut_baseline import PlainGrabCut
 from .protocol import SessionFactory
 
 BASELINES: Dict[str, Callable[[], object]] = {"grabcut": PlainGrabCut}
-BASELINE_PROTOCOLS: Dict[str, FrozenSet[str]] = {"grabcut": frozenset({"clicks"})}   # clicks only, no initial mask
+BASELINE_PROTOCOLS: Dict[str, FrozenSet[str]] = {"grabcut": frozenset({"clicks", "box"})}   # no initial mask
 
 
 def method_names() -> List[str]:

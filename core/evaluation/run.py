@@ -248,7 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", metavar="PATH",
                         help="weights of the (one) --preset, e.g. a published file or a focalxl train run's best.pth")
     parser.add_argument("--baseline", default="grabcut",
-                        help="plain baseline for the clicks protocol, or 'none' (default: grabcut)")
+                        help="plain baseline for the clicks and box protocols, or 'none' (default: grabcut)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N samples")
     parser.add_argument("--max-clicks", type=int, default=metrics.MAX_CLICKS, help="rounds per sample (default 20)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all CPUs)")

@@ -168,8 +168,17 @@ def test_seeded_protocols_give_the_same_results_in_one_or_two_workers(tmp_path):
 
 
 def test_a_baseline_refuses_protocols_it_cannot_take(tmp_path):
-    with pytest.raises(ValueError, match="does not take the box"):
-        evaluate("grabcut", str(write_folder(tmp_path / "set")), "box", workers=1, progress=False)
+    with pytest.raises(ValueError, match="does not take the coarse"):
+        evaluate("grabcut", str(write_folder(tmp_path / "set")), "coarse", workers=1, progress=False)
+
+
+def test_the_plain_grabcut_baseline_segments_a_box_with_opencvs_rectangle_initialisation(helpers):
+    from focalxl.evaluation.grabcut_baseline import PlainGrabCut
+    from focalxl.evaluation.protocol import tight_box
+
+    scene = helpers.make_disk_scene(radius=30.0)
+    mask = PlainGrabCut().new_session(scene.image).add(tight_box(scene.gt)).mask
+    assert helpers.iou(mask, scene.gt) > 0.9
 
 
 def test_focalxl_eval_runs_every_protocol_and_writes_table_json_and_plots(tmp_path, capsys):
