@@ -125,7 +125,8 @@ class Session:
             else:
                 focus = self._focus_box(coarse, touch, interaction, target)
                 alpha = self._refine(history, target, focus, coarse, object_crop, object_features)
-            alpha = bounded_by_box(alpha, object_crop.box, history)
+            if getattr(self.predictor, "bounds_by_box", True):     # presets that equal a reference predictor opt out
+                alpha = bounded_by_box(alpha, object_crop.box, history)
             self._commit(interaction, object_crop, alpha, touch, len(history), state)
             return _result(self._mask, self._alpha)
 

@@ -86,6 +86,7 @@ class FocalClickPredictor:
     detail_size = INPUT_SIZE
     detail_click_radius = float(REFINE_RADIUS)
     square_crops = True
+    bounds_by_box = False     # the box is a prompt, as in the reference predictor, not a bound on the mask
     resamples_crops = True
 
     def __init__(self, name: str, checkpoint: Optional[str | os.PathLike] = None, device: Optional[str] = None,

@@ -91,6 +91,7 @@ class SamPredictor:
     target_min_fraction = 1.0
     input_size = None
     detail_size = None
+    bounds_by_box = False     # the box is a prompt, as in the reference predictor, not a bound on the mask
     click_radius = 0.0
 
     def __init__(self, name: str, config: sam_networks.SamConfig, checkpoint: Optional[str | os.PathLike] = None,
