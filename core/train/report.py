@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -56,6 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         from ..evaluation.run import evaluate
 
         set_cpu_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)     # evaluation workers inherit it
         preset = args.preset or read_checkpoint(run / "resume.pth")["preset"]
         print(f"\n{preset} on {args.val}, clicks protocol (NoC: clicks to reach the IoU, at most 20):")
         print(f"  {'weights':<12} {'NoC85':>6} {'NoC90':>6} {'mIoU@1':>7} {'mIoU@5':>7}")
