@@ -81,6 +81,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage, tolerance", [("object", 5e-5), ("detail", 2.5e-4)])
 def test_two_gloo_processes_give_the_weights_of_one_process_on_the_same_global_batch(
         tiny_xl, folder_dataset, matting_folder, tmp_path, stage, tolerance):
@@ -110,6 +111,7 @@ def test_two_gloo_processes_give_the_weights_of_one_process_on_the_same_global_b
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_kill_and_resume_reproduces_the_uninterrupted_run(tiny_xl, folder_dataset, tmp_path):
     """Killed with SIGKILL and resumed (with data-loader workers this time), the run ends with
     exactly the weights of the same run left alone."""
@@ -165,6 +167,7 @@ def _spoil(root: Path) -> None:
     (root / "images" / "3.png").write_bytes(b"not a picture")
 
 
+@pytest.mark.slow
 def test_bad_samples_are_skipped_and_counted_never_fatal(tiny_xl, tmp_path):
     data = write_folder_dataset(tmp_path / "bad")
     _spoil(data)
@@ -194,6 +197,7 @@ def _coco_export(root: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_fine_tuning_a_published_checkpoint_on_a_coco_export_loads_and_evaluates(tmp_path):
     """The README recipe: --init a FocalClick file in the published format, --data a COCO export."""
     from focalxl.models.focalclick import build
