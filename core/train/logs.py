@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-COLUMNS = ("step", "epoch", "stage", "lr", "total", "coarse_nfl", "refined_nfl", "boundary_bce", "nfl", "alpha_mse",
+COLUMNS = ("step", "epoch", "stage", "lr", "total", "coarse_nfl", "refined_nfl", "boundary_bce", "aux_bce", "nfl", "alpha_mse",
            "samples_per_s", "step_s", "skipped", "val_NoC85", "val_NoC90", "val_mIoU@5")
 
 

@@ -169,7 +169,8 @@ def _run_stage(options: Options, world: distributed.World, network: torch.nn.Mod
         for reason in skipped:
             log.note(f"warning: skipped unreadable sample {reason}")
         elapsed = time.perf_counter() - started
-        row.update(step=step, epoch=epoch, stage=stage, lr=optimizer.param_groups[-1]["lr"],
+        group = optimizer.param_groups[0]
+        row.update(step=step, epoch=epoch, stage=stage, lr=group["lr"] / group["lr_mult"],
                    samples_per_s=options.batch_size / elapsed, step_s=elapsed, skipped=skipped_total)
         window_losses.append(row["total"])
         measured["losses"].append(row["total"])

@@ -5,6 +5,7 @@
   pixels weighted up (ClickSEG's ``WFNL``);
 * :func:`boundary_bce` — BCE of the Refiner's boundary map against the boundary ground truth;
 * :func:`boundary_map` — that ground truth (mask down 8x and back, XOR, dilated twice);
+* :func:`sigmoid_bce` — BCE on HRNet's auxiliary (OCR soft-region) logits, weight 0.4;
 * :func:`alpha_mse` — the Detail-Net's MSE on alpha.
 
 Every loss returns one value **per sample** (``[B]``); the trainer averages over the batch.
@@ -77,6 +78,15 @@ def boundary_bce(logits: Tensor, boundary: Tensor) -> Tensor:
     """``BCEWithLogitsLoss`` of the boundary logits, averaged per sample, ``[B]``."""
     loss = F.binary_cross_entropy_with_logits(logits.float(), boundary.float(), reduction="none")
     return loss.flatten(1).mean(1)
+
+
+def sigmoid_bce(logits: Tensor, label: Tensor) -> Tensor:
+    """ClickSEG's ``SigmoidBinaryCrossEntropyLoss``: BCE with logits, ignored pixels counted as zero
+    in the per-sample mean, ``[B]`` (HRNet's auxiliary OCR output, weight 0.4)."""
+    label = label.float()
+    valid = (label != IGNORE).float()
+    loss = F.binary_cross_entropy_with_logits(logits.float(), label.clamp(min=0.0), reduction="none")
+    return (loss * valid).flatten(1).mean(1)
 
 
 def alpha_mse(logits: Tensor, alpha: Tensor, where: Optional[Tensor] = None) -> Tensor:

@@ -8,18 +8,20 @@ wraps it whole and one ``forward`` call covers everything the gradient flows thr
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Dict, Iterator
+from typing import Callable, Dict, Iterator, List
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..models.focalclick import REFINE_RADIUS, FocalClick
 from ..models.roi_align import roi_align
 from .clicks import corrective_click, disks
-from .losses import IGNORE, boundary_bce, boundary_weighted_nfl, normalized_focal_loss
+from .losses import IGNORE, boundary_bce, boundary_weighted_nfl, normalized_focal_loss, sigmoid_bce
 
 MAX_CORRECTIVE_ROUNDS = 3   # ClickSEG: num_iters = randint(0, max_num_next_clicks=3)
+AUX_WEIGHT = 0.4            # ClickSEG HRNet configs: instance_aux_loss_weight
 
 
 @contextlib.contextmanager
@@ -72,11 +74,18 @@ def simulate_rounds(network: nn.Module, predict: Callable[[Tensor, Tensor], Tens
 
 class FocalClickObjective(nn.Module):
     """Segmentor + Refiner end to end: NFL on the coarse logits, boundary-weighted NFL on the
-    refined Focus-Crop logits, BCE on the boundary map (ClickSEG ``focalclick`` configs)."""
+    refined Focus-Crop logits, BCE on the boundary map (ClickSEG ``focalclick`` configs); HRNet
+    models add 0.4 x BCE on their auxiliary OCR logits, caught from the extractor's output."""
 
     def __init__(self, network: FocalClick):
         super().__init__()
         self.network = network
+        self._aux: List[Tensor] = []
+        if network.arch.family == "hrnet":
+            network.feature_extractor.register_forward_hook(lambda module, inputs, output: self._keep_aux(output[1]))
+
+    def _keep_aux(self, aux: Tensor) -> None:
+        self._aux[:] = [aux]
 
     def segment(self, image: Tensor, prev: Tensor, clicks: Tensor):
         maps = disks(clicks, tuple(image.shape[-2:]), self.network.arch.click_radius)
@@ -108,5 +117,8 @@ class FocalClickObjective(nn.Module):
         losses = {"coarse_nfl": normalized_focal_loss(logits, label),
                   "refined_nfl": boundary_weighted_nfl(refined, focus_label, focus_boundary),
                   "boundary_bce": boundary_bce(boundary, focus_boundary)}
+        if self._aux:
+            aux = F.interpolate(self._aux.pop(), size=label.shape[-2:], mode="bilinear", align_corners=True)
+            losses["aux_bce"] = AUX_WEIGHT * sigmoid_bce(aux, label)
         losses["total"] = sum(losses.values())
         return losses

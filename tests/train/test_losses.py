@@ -111,3 +111,12 @@ def test_boundary_map_marks_a_band_along_the_outline_and_nothing_else():
     assert band.any() and outline_distance[rows, cols].max() <= 8 + 2
     assert not band[45, 50]                     # deep inside
     assert not boundary_map(np.zeros((64, 64), bool)).any()
+
+
+def test_sigmoid_bce_counts_ignored_pixels_as_zero_in_the_mean():
+    z, y = LOGITS[0].flatten().tolist(), LABELS[0].flatten().tolist()
+    terms = [0.0 if b == IGNORE else -(b * math.log(1 / (1 + math.exp(-v))) + (1 - b) * math.log(1 - 1 / (1 + math.exp(-v))))
+             for v, b in zip(z, y)]
+    from focalxl.train.losses import sigmoid_bce
+
+    assert sigmoid_bce(LOGITS, LABELS)[0].item() == pytest.approx(np.mean(terms), rel=1e-6)
