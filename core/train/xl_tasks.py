@@ -31,7 +31,7 @@ from ..models.xl.focalclick_xl import FocalClickXL
 from ..models.xl.trimap import UNKNOWN, one_hot, trimap
 from . import scribbles
 from .boxes import jittered_box
-from .clicks import MAX_POINTS, disks, empty_clicks, first_clicks
+from .clicks import MAX_POINTS, disks, first_clicks
 from .coarse_masks import perturb
 from .crop_simulation import augment, object_window, take, target_crop
 from .datasets import MattingFolder, MattingSample
