@@ -187,13 +187,13 @@ def test_focalxl_eval_runs_every_protocol_and_writes_table_json_and_plots(tmp_pa
     assert focalxl_main(["eval", str(root), "--protocol", "all", "--limit", "1", "--workers", "1",
                          "--max-clicks", "3", "--quiet", "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert "grabcut baseline runs in the protocols it takes: clicks" in captured.err
+    assert "grabcut baseline runs in the protocols it takes: clicks, box" in captured.err
     for heading in ("clicks on", "scribbles on", "box on", "coarse on", "correction on", "total wall time"):
         assert heading in captured.out
     saved = json.loads((out / "results.json").read_text())
     assert [(r["method"], r["protocol"]) for r in saved] == [
         ("classical", "clicks"), ("grabcut", "clicks"), ("classical", "scribbles"), ("classical", "box"),
-        ("classical", "coarse"), ("classical", "correction")]
+        ("grabcut", "box"), ("classical", "coarse"), ("classical", "correction")]
     markdown = (out / "results.md").read_text()
     assert markdown.count("### ") == 5 and "| NoS90" in markdown and "| refined L5" in markdown
     plots = sorted(p.name for p in (out / "plots").iterdir())
