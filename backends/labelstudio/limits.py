@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 import numpy as np
+from focalxl.settings import positive_int
 
 _OPEN = np.zeros(256, np.int8)
 _OPEN[[ord("["), ord("{")]] = 1
@@ -43,10 +44,10 @@ class Limits:
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> "Limits":
         env = os.environ if env is None else env
         default = cls()
-        return cls(max_body_bytes=_positive(env, "FOCALXL_MAX_BODY_MB", default.max_body_bytes // 1024 ** 2) * 1024 ** 2,
-                   max_json_depth=_positive(env, "FOCALXL_MAX_JSON_DEPTH", default.max_json_depth),
-                   max_prompts=_positive(env, "FOCALXL_MAX_PROMPTS", default.max_prompts),
-                   max_tasks=_positive(env, "FOCALXL_MAX_TASKS", default.max_tasks))
+        return cls(max_body_bytes=positive_int(env, "FOCALXL_MAX_BODY_MB", default.max_body_bytes // 1024 ** 2) * 1024 ** 2,
+                   max_json_depth=positive_int(env, "FOCALXL_MAX_JSON_DEPTH", default.max_json_depth),
+                   max_prompts=positive_int(env, "FOCALXL_MAX_PROMPTS", default.max_prompts),
+                   max_tasks=positive_int(env, "FOCALXL_MAX_TASKS", default.max_tasks))
 
     def read_json(self, data: bytes) -> Any:
         """A request body as JSON, its size and nesting checked before it is parsed."""
@@ -92,16 +93,3 @@ def json_depth(data: bytes) -> int:
     if not outside.size:
         return 0
     return int(np.cumsum(_OPEN[text[outside]], dtype=np.int64).max(initial=0))
-
-
-def _positive(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {text!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value

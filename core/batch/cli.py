@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..arguments import positive_int
 from . import default_journal
 from .annotate import ENGINES, RunOptions
 from .model import ModelSpec
@@ -55,24 +56,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     job = parser.add_argument_group("job")
     job.add_argument("--prompt", choices=MODES, default="auto",
                      help="what to prompt with: the box, the points, the mask, or auto (mask > box > points)")
-    job.add_argument("--workers", type=_positive, default=1, metavar="N", help="worker processes / Ray actors")
+    job.add_argument("--workers", type=positive_int, default=1, metavar="N", help="worker processes / Ray actors")
     job.add_argument("--engine", choices=ENGINES, default="local", help="local processes or a Ray cluster")
     job.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: RAY_ADDRESS or a local one)")
     job.add_argument("--journal", metavar="PATH", help="SQLite journal (default: next to the output)")
-    job.add_argument("--limit", type=_positive, metavar="N", help="only the first N annotations")
+    job.add_argument("--limit", type=positive_int, metavar="N", help="only the first N annotations")
     job.add_argument("--alpha-dir", metavar="DIR", help="write each object's alpha matte as a PNG here")
     job.add_argument("--overlays", metavar="DIR", help="write an overlay picture per object here")
     job.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def options_from(args: argparse.Namespace, journal: str) -> RunOptions:

@@ -5,6 +5,7 @@ import argparse
 import sys
 from typing import List, Optional, Sequence, Tuple
 
+from ..arguments import positive_int
 from .report import Figure, format_table, machine, write_json
 
 
@@ -18,14 +19,6 @@ def _size(text: str) -> Tuple[int, int]:
     return width, height
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,24 +27,24 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(figures are printed, not asserted).")
     parser.add_argument("which", nargs="?", choices=("all", "latency", "merge", "models"), default="all",
                         help="which benchmark (default: all = latency and merge; models runs on request only)")
-    parser.add_argument("--repeats", type=_positive, default=5, metavar="N",
+    parser.add_argument("--repeats", type=positive_int, default=5, metavar="N",
                         help="latency: sessions played, each a click, a click, a box, a negative click, a click "
                              "(default: 5)")
     parser.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH",
                         help="latency and models: photo size (default: 1920x1080)")
     parser.add_argument("--preset", default="classical", help="latency: preset (default: classical)")
     parser.add_argument("--checkpoint", metavar="PATH", help="latency: weights for the preset")
-    parser.add_argument("--merge-repeats", type=_positive, default=15, metavar="N",
+    parser.add_argument("--merge-repeats", type=positive_int, default=15, metavar="N",
                         help="merge: repeats per case (default: 15)")
     parser.add_argument("--merge-size", type=_size, default=(4000, 3000), metavar="WxH",
                         help="merge: mask size (default: 4000x3000, 12 megapixels)")
     parser.add_argument("--model", dest="models", action="append", metavar="PRESET",
                         help="models: preset to measure, repeatable (default: every preset with weight files)")
-    parser.add_argument("--model-repeats", type=_positive, default=3, metavar="N",
+    parser.add_argument("--model-repeats", type=positive_int, default=3, metavar="N",
                         help="models: sessions per preset, each a click, a click, a box, a negative click, a click "
                              "(default: 3)")
     parser.add_argument("--device", metavar="D", help="models: cuda, mps, cpu or auto (default: auto)")
-    parser.add_argument("--threads", type=_positive, metavar="T", help="models: CPU threads (default: torch's)")
+    parser.add_argument("--threads", type=positive_int, metavar="T", help="models: CPU threads (default: torch's)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures, samples and machine to PATH")
     return parser
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import focalxl
+from focalxl.settings import positive_int
 
 from .payload import Limits
 
@@ -41,10 +42,10 @@ class Settings:
         return cls(preset=env.get("FOCALXL_PRESET") or default.preset,
                    checkpoint=env.get("FOCALXL_CHECKPOINT") or None,
                    device=None if device in ("", "auto") else device,
-                   max_pixels=_positive_int(env, "FOCALXL_MAX_PIXELS", default.max_pixels),
-                   session_mb=_positive_int(env, "FOCALXL_SESSION_MB", default.session_mb),
-                   max_prompts=_positive_int(env, "FOCALXL_MAX_PROMPTS", default.max_prompts),
-                   max_body_mb=_positive_int(env, "FOCALXL_MAX_BODY_MB", default.max_body_mb))
+                   max_pixels=positive_int(env, "FOCALXL_MAX_PIXELS", default.max_pixels),
+                   session_mb=positive_int(env, "FOCALXL_SESSION_MB", default.session_mb),
+                   max_prompts=positive_int(env, "FOCALXL_MAX_PROMPTS", default.max_prompts),
+                   max_body_mb=positive_int(env, "FOCALXL_MAX_BODY_MB", default.max_body_mb))
 
     def limits(self) -> Limits:
         return Limits(max_prompts=self.max_prompts, max_body_bytes=self.max_body_mb * 1024 ** 2)
@@ -53,16 +54,3 @@ class Settings:
         """Build the predictor once; ``device`` reaches only presets that take one."""
         options = {"device": self.device} if self.device else {}
         return focalxl.load(self.preset, self.checkpoint, max_pixels=self.max_pixels, **options)
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {text!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
