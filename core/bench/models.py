@@ -30,6 +30,7 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
+from ..arguments import frame_size, positive_int
 from .report import Figure, peak_rss_mib
 
 REQUIREMENTS_MS = {"focalclick-segformer-b0-s1": 100.0}     # per interaction, on 2 CPU cores (issue 3)
@@ -154,15 +155,13 @@ def run(presets: Optional[Sequence[str]] = None, width: int = 1920, height: int 
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from .run import _positive, _size
-
     parser = argparse.ArgumentParser(prog="python -m focalxl.bench.models",
                                      description="Measure one preset in this process; print JSON.")
     parser.add_argument("preset")
-    parser.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
-    parser.add_argument("--repeats", type=_positive, default=3, metavar="N")
+    parser.add_argument("--size", type=frame_size, default=(1920, 1080), metavar="WxH")
+    parser.add_argument("--repeats", type=positive_int, default=3, metavar="N")
     parser.add_argument("--device", default=None)
-    parser.add_argument("--threads", type=_positive, default=None)
+    parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None,
                         help="learned presets' precision (default: the preset's default, auto)")
     args = parser.parse_args(argv)

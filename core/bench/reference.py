@@ -62,6 +62,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..arguments import frame_size
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_PRESETS = ("sam-vit-b", "focalclick-segformer-b0-s1", "focalclick-hrnet18s-s1")
 DEFAULT_SIZES = ((640, 480), (1920, 1080))
@@ -268,15 +270,11 @@ def summary(preset: str, size: str, measured: Dict) -> List[str]:
     return lines
 
 
-def _size(text: str) -> Tuple[int, int]:
-    width, height = text.lower().split("x")
-    return int(width), int(height)
-
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m focalxl.bench.reference", description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", action="append", dest="presets", metavar="P")
-    parser.add_argument("--size", action="append", dest="sizes", type=_size, metavar="WxH")
+    parser.add_argument("--size", action="append", dest="sizes", type=frame_size, metavar="WxH")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--reference-python", default=str(CHECKOUT / ".venv-reference" / "bin" / "python"))

@@ -3,22 +3,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
-from ..arguments import positive_int
+from ..arguments import frame_size, positive_int
 from .report import Figure, format_table, machine, write_json
-
-
-def _size(text: str) -> Tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
-    if width < 16 or height < 16:
-        raise argparse.ArgumentTypeError(f"size must be at least 16x16, got {text!r}")
-    return width, height
-
-
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,13 +18,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=positive_int, default=5, metavar="N",
                         help="latency: sessions played, each a click, a click, a box, a negative click, a click "
                              "(default: 5)")
-    parser.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH",
+    parser.add_argument("--size", type=frame_size, default=(1920, 1080), metavar="WxH",
                         help="latency and models: photo size (default: 1920x1080)")
     parser.add_argument("--preset", default="classical", help="latency: preset (default: classical)")
     parser.add_argument("--checkpoint", metavar="PATH", help="latency: weights for the preset")
     parser.add_argument("--merge-repeats", type=positive_int, default=15, metavar="N",
                         help="merge: repeats per case (default: 15)")
-    parser.add_argument("--merge-size", type=_size, default=(4000, 3000), metavar="WxH",
+    parser.add_argument("--merge-size", type=frame_size, default=(4000, 3000), metavar="WxH",
                         help="merge: mask size (default: 4000x3000, 12 megapixels)")
     parser.add_argument("--model", dest="models", action="append", metavar="PRESET",
                         help="models: preset to measure, repeatable (default: every preset with weight files)")
