@@ -97,6 +97,13 @@ def set_cpu_threads(threads: Optional[int]) -> None:
     torch.set_num_threads(threads)
 
 
+def seeded(build: Callable[[], Model], seed: int = 0) -> Model:
+    """``build()`` with random weights drawn from ``seed``; the global RNG is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
 def shared_model(key: Hashable, build: Callable[[], Model]) -> Model:
     """The model built for ``key`` in this process, built on first request only."""
     with _models_lock:

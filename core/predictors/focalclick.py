@@ -350,9 +350,7 @@ def focus_in_target(focus: Crop, target: Crop) -> Tuple[float, float, float, flo
 def load(name: str, checkpoint: Optional[str]) -> FocalClick:
     """The network of preset ``name``: random weights (seed 0) or a published checkpoint, loaded strictly."""
     if checkpoint is None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            return build(PRESETS[name])
+        return runtime.seeded(lambda: build(PRESETS[name]))
     stored = read_checkpoint(checkpoint)
     if not isinstance(stored, Mapping) or "state_dict" not in stored or "config" not in stored:
         raise ValueError(f"checkpoint {checkpoint!r} is not a FocalClick checkpoint: expected a dict with "

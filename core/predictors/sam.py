@@ -206,9 +206,7 @@ def upscale(low_res: torch.Tensor, input_size: Tuple[int, int], original_size: T
 
 def _build(config: sam_networks.SamConfig, checkpoint: Optional[str], device: torch.device):
     if checkpoint is None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            return sam_networks.load(config, None).to(device)
+        return runtime.seeded(lambda: sam_networks.load(config, None)).to(device)
     return sam_networks.load(config, checkpoint).to(device)
 
 

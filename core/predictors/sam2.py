@@ -114,9 +114,7 @@ class Sam2Predictor(SamPredictor):
 
 def _build(config: sam2_networks.Sam2Config, checkpoint: Optional[str], device: torch.device) -> sam2_networks.Sam2Image:
     if checkpoint is None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            return sam2_networks.Sam2Image(sam2_networks.load(config, None)).to(device)
+        return runtime.seeded(lambda: sam2_networks.Sam2Image(sam2_networks.load(config, None))).to(device)
     return sam2_networks.Sam2Image(sam2_networks.load(config, checkpoint)).to(device)
 
 

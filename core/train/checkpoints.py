@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import runtime
 from ..models.checkpoints import read_checkpoint
 from ..models.focalclick import HRNET_CLASS, SEGFORMER_CLASS, Architecture, FocalClick, build
 from ..models.segformer import IMAGENET_MEAN, IMAGENET_STD
@@ -66,9 +67,7 @@ def initial_network(preset: str, init: Optional[str], seed: int) -> nn.Module:
         raise ValueError(f"unknown preset {preset!r} for training; choose one of {', '.join(known_presets())}")
     if init is not None:
         return load_focalclick(preset, init)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build(FOCALCLICK_PRESETS[preset])
+    return runtime.seeded(lambda: build(FOCALCLICK_PRESETS[preset]), seed)
 
 
 def _atomic_save(obj: Any, path: Path) -> None:

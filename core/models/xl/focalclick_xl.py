@@ -1,9 +1,9 @@
 """FocalClick-XL: the three subnets in one module, built from an :class:`XLConfig`."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
+from ... import runtime
 from .config import XLConfig
 from .context_net import ContextNet
 from .detail_net import DetailNet
@@ -23,6 +23,4 @@ class FocalClickXL(nn.Module):
 
 def build_focalclick_xl(config: XLConfig, seed: int = 0) -> FocalClickXL:
     """A model with random weights drawn from ``seed`` (the global RNG is left as it was), in eval mode."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return FocalClickXL(config).eval()
+    return runtime.seeded(lambda: FocalClickXL(config).eval(), seed)
