@@ -130,6 +130,16 @@ def weights_source(preset: str, checkpoint: Optional[str | os.PathLike], random_
     return path
 
 
+def downloadable(preset: str, checkpoint: Optional[str | os.PathLike], random_weights: bool,
+                 device: Optional[str], threads: Optional[int], precision: str,
+                 bf16_agrees: bool) -> Tuple[Optional[str], torch.device, Optional[torch.dtype]]:
+    """A preset with published weights: its weights source, device and autocast dtype; sets the CPU threads."""
+    source = weights_source(preset, checkpoint, random_weights, f"run `focalxl weights download {preset}`")
+    chosen = pick_device(device)
+    set_cpu_threads(threads)
+    return source, chosen, autocast_dtype(chosen, precision, bf16_agrees=bf16_agrees)
+
+
 def file_identity(path: Optional[str]) -> Tuple:
     """A weights file by path, size and modification time: a file replaced on disk is a new model."""
     if path is None:

@@ -93,12 +93,9 @@ class FocalClickPredictor:
                  threads: Optional[int] = None, random_weights: bool = False, precision: str = "auto"):
         if name not in PRESETS:
             raise ValueError(f"unknown FocalClick preset {name!r}; choose one of {', '.join(PRESETS)}")
-        source = runtime.weights_source(name, checkpoint, random_weights,
-                                        f"run `focalxl weights download {name}`")
+        source, self.device, self.dtype = runtime.downloadable(name, checkpoint, random_weights, device, threads,
+                                                               precision, bf16_agrees=name in BF16_AGREES)
         self.name = name
-        self.device = runtime.pick_device(device)
-        self.dtype = runtime.autocast_dtype(self.device, precision, bf16_agrees=name in BF16_AGREES)
-        runtime.set_cpu_threads(threads)
         self.network: FocalClick = runtime.shared_model(("focalclick", name, *runtime.file_identity(source),
                                                          str(self.device)),
                                                         lambda: load(name, source).to(self.device))

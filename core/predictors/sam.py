@@ -97,12 +97,9 @@ class SamPredictor:
     def __init__(self, name: str, config: sam_networks.SamConfig, checkpoint: Optional[str | os.PathLike] = None,
                  device: Optional[str] = None, threads: Optional[int] = None, random_weights: bool = False,
                  precision: str = "auto"):
-        source = runtime.weights_source(name, checkpoint, random_weights,
-                                        f"run `focalxl weights download {name}`")
+        source, self.device, self.dtype = runtime.downloadable(name, checkpoint, random_weights, device, threads,
+                                                               precision, bf16_agrees=name in BF16_AGREES)
         self.name = name
-        self.device = runtime.pick_device(device)
-        self.dtype = runtime.autocast_dtype(self.device, precision, bf16_agrees=name in BF16_AGREES)
-        runtime.set_cpu_threads(threads)
         self.model = runtime.shared_model(("sam", config, *runtime.file_identity(source), str(self.device)),
                                           lambda: _build(config, source, self.device))
         with runtime.inference(self.device):
