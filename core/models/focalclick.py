@@ -150,12 +150,21 @@ class Refiner(nn.Module):
 
         Returns ``(refined logits, boundary logits)`` over the image raster.
         """
+        x = self.trunk(image, clicks, feature, coarse)
+        return self.blend(self.refine_pred(x), self.refine_trimap(x), coarse)
+
+    def trunk(self, image: Tensor, clicks: Tensor, feature: Tensor, coarse: Tensor) -> Tensor:
+        """The fused image / feature map at half the image raster, which both heads read."""
         x = self.image_conv3(self.image_conv2(self.image_conv1(torch.cat([image, clicks, torch.sigmoid(coarse)], 1))))
         fused = F.interpolate(self.refine_fusion(feature), size=x.shape[-2:], mode="bilinear", align_corners=True)
-        x = self.refine_fusion3(self.refine_fusion2(fused + x))
-        size = image.shape[-2:]
-        detail = F.interpolate(self.refine_pred(x), size=size, mode="bilinear", align_corners=True)
-        boundary = F.interpolate(self.refine_trimap(x), size=size, mode="bilinear", align_corners=True)
+        return self.refine_fusion3(self.refine_fusion2(fused + x))
+
+    @staticmethod
+    def blend(detail: Tensor, boundary: Tensor, coarse: Tensor) -> Tuple[Tensor, Tensor]:
+        """Eq. 1 on the heads' outputs upsampled to the coarse logits' raster."""
+        size = coarse.shape[-2:]
+        detail = F.interpolate(detail, size=size, mode="bilinear", align_corners=True)
+        boundary = F.interpolate(boundary, size=size, mode="bilinear", align_corners=True)
         gate = torch.sigmoid(boundary)
         return detail * gate + coarse * (1 - gate), boundary
 

@@ -44,6 +44,7 @@ from ..crops import Box, Crop, mask_bbox
 from ..interactions import Click, Interaction
 from ..models.checkpoints import load_strict, read_checkpoint
 from ..models.focalclick import REFINE_RADIUS, Architecture, FocalClick, architecture_from_config, build
+from ..models.folding import for_inference
 from .base import DetailInput, ObjectInput, ObjectPrediction
 
 INPUT_SIZE = 256
@@ -136,12 +137,13 @@ class FocalClickPredictor:
         crop = inputs.crop
         x0, y0, x1, y1 = crop.box
         image = resize_corners(inputs.full_image[y0:y1, x0:x1], crop.height, crop.width) / np.float32(255)
-        prev = _previous(inputs.full_prob, crop.box, inputs.prev_target)
-        prior = _prior(resize_corners(prev, crop.height, crop.width), inputs.bimaps)
+        prev = resize_corners(inputs.full_prob[y0:y1, x0:x1], crop.height, crop.width,
+                              _kept(crop.box, inputs.prev_target, inputs.full_prob.shape))
+        prior = _prior(prev, inputs.bimaps)
         clicks = self._clicks(inputs.history, crop, self.click_radius, inputs.bimaps)
         with runtime.inference(self.device, self.dtype):
-            logits, feature = self.network.segment(self._tensor(image.transpose(2, 0, 1)), self._tensor(prior[None]),
-                                                   clicks)
+            logits, feature = for_inference(self.network).segment(self._image(image), self._tensor(prior[None]),
+                                                                  clicks)
             logits = logits.float()
             prob = F.interpolate(torch.sigmoid(logits), (y1 - y0, x1 - x0), mode="bilinear", align_corners=True)
         return ObjectPrediction(None, SegmentorOutput(feature, logits), prob=prob[0, 0].cpu().numpy())
@@ -157,10 +159,14 @@ class FocalClickPredictor:
         clicks = self._clicks(inputs.history, crop, float(REFINE_RADIUS), inputs.bimaps)
         box = focus_in_target(crop, inputs.object_crop)
         with runtime.inference(self.device, self.dtype):
-            refined, _ = self.network.refine(self._tensor(image.transpose(2, 0, 1)), clicks, stage.feature,
-                                             stage.logits, box)
+            refined, _ = for_inference(self.network).refine(self._image(image), clicks, stage.feature, stage.logits,
+                                                            box)
             refined = F.interpolate(refined.float(), (y1 - y0, x1 - x0), mode="bilinear", align_corners=True)
-            return torch.sigmoid(refined)[0, 0].cpu().numpy()
+            return refined.sigmoid_()[0, 0].cpu().numpy()
+
+    def _image(self, image: np.ndarray) -> torch.Tensor:
+        """``[1, 3, h, w]`` in channels-last layout (a view of the ``[h, w, 3]`` array on the CPU)."""
+        return torch.from_numpy(image)[None].permute(0, 3, 1, 2).to(self.device)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None].to(self.device)
@@ -198,18 +204,27 @@ def disks(points: Sequence[Tuple[bool, float, float]], height: int, width: int, 
     return maps
 
 
-def resize_corners(array: np.ndarray, height: int, width: int) -> np.ndarray:
+def resize_corners(array: np.ndarray, height: int, width: int, kept: Optional[Box] = None) -> np.ndarray:
     """Bilinear resize with corners aligned (``F.interpolate(..., align_corners=True)``) to
-    ``float32[height, width, ...]``, reading only the source pixels it samples."""
+    ``float32[height, width, ...]``, reading only the source pixels it samples. With ``kept``,
+    a box in ``array``'s pixels, the array is taken as zero outside that box."""
     rows0, rows1, row_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[0], height))
     cols0, cols1, col_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[1], width))
     extra = (1,) * (array.ndim - 2)
-    source = torch.from_numpy(np.ascontiguousarray(array))
-    top, bottom = source.index_select(0, rows0), source.index_select(0, rows1)
+    source = torch.from_numpy(array)
     wx = col_weight.view(1, -1, *extra)
-    upper = torch.lerp(top.index_select(1, cols0).float(), top.index_select(1, cols1).float(), wx)
-    lower = torch.lerp(bottom.index_select(1, cols0).float(), bottom.index_select(1, cols1).float(), wx)
-    return torch.lerp(upper, lower, row_weight.view(-1, 1, *extra)).numpy()
+
+    def across(rows: torch.Tensor) -> torch.Tensor:
+        chosen = source.index_select(0, rows)
+        left, right = chosen.index_select(1, cols0).float(), chosen.index_select(1, cols1).float()
+        if kept is not None:
+            kx0, ky0, kx1, ky1 = kept
+            row_in = ((rows >= ky0) & (rows < ky1)).view(-1, 1, *extra)
+            left = left * (row_in & ((cols0 >= kx0) & (cols0 < kx1)).view(1, -1, *extra))
+            right = right * (row_in & ((cols1 >= kx0) & (cols1 < kx1)).view(1, -1, *extra))
+        return torch.lerp(left, right, wx)
+
+    return torch.lerp(across(rows0), across(rows1), row_weight.view(-1, 1, *extra)).numpy()
 
 
 def _corner_taps(source: int, size: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -310,21 +325,16 @@ def _union(a: Optional[Box], b: Box) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def _previous(prob: np.ndarray, box: Box, prev_target: Optional[Crop]) -> np.ndarray:
-    """The previous probabilities over ``box``, zero outside the previous Target Crop (the published map)."""
-    x0, y0, x1, y1 = box
-    window = prob[y0:y1, x0:x1]
+def _kept(box: Box, prev_target: Optional[Crop], shape: Tuple[int, int]) -> Optional[Box]:
+    """Where the previous probabilities over ``box`` are kept, in ``box``'s pixels: the published
+    predictor has zeroed them outside the previous Target Crop. ``None``: kept everywhere."""
     if prev_target is None:
-        return window
+        return None
+    x0, y0, x1, y1 = box
     px0, py0, px1, py1 = prev_target.box
-    if (px0, py0, px1, py1) == (0, 0, prob.shape[1], prob.shape[0]) or (px0 <= x0 and py0 <= y0 and px1 >= x1
-                                                                         and py1 >= y1):
-        return window
-    kept = np.zeros_like(window)
-    ix0, iy0, ix1, iy1 = max(px0, x0), max(py0, y0), min(px1, x1), min(py1, y1)
-    if ix1 > ix0 and iy1 > iy0:
-        kept[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = window[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
-    return kept
+    if px0 <= x0 and py0 <= y0 and px1 >= x1 and py1 >= y1:
+        return None
+    return px0 - x0, py0 - y0, px1 - x0, py1 - y0
 
 
 def _prior(prev_prob: np.ndarray, bimaps: Mapping[str, BiMap]) -> np.ndarray:

@@ -1,0 +1,179 @@
+"""Inference copies of a FocalClick network: the same function, fewer and cheaper operations.
+
+:func:`inference_copy` returns a copy of a network in eval mode that computes what the
+network computes, up to float rounding (tests hold it to 1e-5), and leaves the network
+itself (its parameters, its state dict, what training and checkpoints see) untouched:
+
+* **BatchNorm folding**: every BatchNorm that reads a convolution's output directly is
+  folded into that convolution's weight and bias and becomes an ``nn.Identity``.
+* **SegFormer's decode head reordered**: the head embeds ``c1..c4`` with a linear map
+  each, upsamples ``c2..c4`` to ``c1``'s grid and mixes the concatenation with a 1x1
+  convolution (``linear_fuse``, 4 x 256 -> 256 channels at stride 4: most of MiT-B0's
+  head). Linear maps commute with bilinear upsampling (its weights sum to 1), so each
+  level is mapped straight to the fused width at its own resolution and only then
+  upsampled and summed, with the embedding, ``linear_fuse`` and its BatchNorm in one matrix.
+* **The Refiner's two heads in one convolution** (32 -> 2 channels instead of two 32 -> 1).
+* **Channels-last layout** for every convolution weight: oneDNN's depthwise and strided
+  convolutions (the Refiner's) are several times faster on NHWC tensors.
+
+Parameters the copy does not change are shared with the network, not duplicated.
+:func:`for_inference` keeps one copy per network while the network lives, and builds a
+new one when the network's parameters change in place (a state dict loaded, a training step).
+"""
+from __future__ import annotations
+
+import copy
+import threading
+import weakref
+from typing import Dict, Sequence, Tuple, Type
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .focalclick import ConvNormReLU, FocalClick, Refiner, SeparableConvNormReLU
+from .hrnet import BasicBlock, Bottleneck, HighResolutionNet
+from .segformer import SegFormerHead
+
+# (convolution, BatchNorm reading its output) attribute pairs, per module class; pairs
+# inside an ``nn.Sequential`` are found by position.
+CONV_BN_PAIRS: Dict[Type[nn.Module], Tuple[Tuple[str, str], ...]] = {
+    ConvNormReLU: (("conv", "norm"),),
+    SeparableConvNormReLU: (("conv1x1", "norm"),),
+    BasicBlock: (("conv1", "bn1"), ("conv2", "bn2")),
+    Bottleneck: (("conv1", "bn1"), ("conv2", "bn2"), ("conv3", "bn3")),
+    HighResolutionNet: (("conv1", "bn1"), ("conv2", "bn2")),
+}
+
+
+_COPIES: "weakref.WeakKeyDictionary[FocalClick, Tuple[Tuple[int, ...], FocalClick]]" = weakref.WeakKeyDictionary()
+_COPIES_LOCK = threading.Lock()
+
+
+def for_inference(network: FocalClick) -> FocalClick:
+    """:func:`inference_copy` of ``network`` as its parameters are now, built once."""
+    versions = tuple(tensor._version for tensor in [*network.parameters(), *network.buffers()])
+    with _COPIES_LOCK:
+        kept = _COPIES.get(network)
+        if kept is None or kept[0] != versions:
+            kept = _COPIES[network] = (versions, inference_copy(network))
+        return kept[1]
+
+
+def inference_copy(network: FocalClick) -> FocalClick:
+    """A copy of ``network`` for inference only (see the module docstring)."""
+    shared = {id(tensor): tensor for tensor in [*network.parameters(), *network.buffers()]}
+    twin = copy.deepcopy(network, memo=dict(shared)).eval()
+    for module in list(twin.modules()):
+        if isinstance(module, SegFormerHead):
+            _replace(twin, module, ReorderedSegFormerHead(module))
+        elif isinstance(module, Refiner):
+            _replace(twin, module, MergedHeadsRefiner(module))
+    fold_batchnorm(twin)
+    for module in twin.modules():
+        if isinstance(module, nn.Conv2d):
+            module.weight = nn.Parameter(module.weight.detach().contiguous(memory_format=torch.channels_last),
+                                         requires_grad=False)
+    return twin
+
+
+def fold_batchnorm(network: nn.Module) -> nn.Module:
+    """Fold, in place, every eval-mode BatchNorm that directly follows a convolution."""
+    for module in list(network.modules()):
+        for conv_name, norm_name in CONV_BN_PAIRS.get(type(module), ()):
+            conv, norm = getattr(module, conv_name), getattr(module, norm_name)
+            if isinstance(norm, nn.BatchNorm2d):
+                _fold(conv, norm)
+                setattr(module, norm_name, nn.Identity())
+        if isinstance(module, nn.Sequential):
+            for index in range(len(module) - 1):
+                conv, after = module[index], module[index + 1]
+                if not isinstance(conv, nn.Conv2d):
+                    continue
+                if isinstance(after, nn.BatchNorm2d):
+                    _fold(conv, after)
+                    module[index + 1] = nn.Identity()
+                elif isinstance(after, nn.Sequential) and len(after) and isinstance(after[0], nn.BatchNorm2d):
+                    _fold(conv, after[0])      # OCR's ``Conv2d, Sequential(BatchNorm2d, ReLU)``
+                    after[0] = nn.Identity()
+    return network
+
+
+def _bn_affine(norm: nn.BatchNorm2d) -> Tuple[Tensor, Tensor]:
+    """``(scale, shift)`` of an eval-mode BatchNorm, in float64."""
+    scale = norm.weight.double() / torch.sqrt(norm.running_var.double() + norm.eps)
+    return scale, norm.bias.double() - norm.running_mean.double() * scale
+
+
+def _fold(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
+    scale, shift = _bn_affine(norm)
+    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(shift)
+    weight = conv.weight.double() * scale.view(-1, 1, 1, 1)
+    conv.weight = nn.Parameter(weight.to(conv.weight.dtype), requires_grad=False)
+    conv.bias = nn.Parameter((bias * scale + shift).to(conv.weight.dtype), requires_grad=False)
+
+
+def _replace(root: nn.Module, old: nn.Module, new: nn.Module) -> None:
+    for module in root.modules():
+        for name, child in module.named_children():
+            if child is old:
+                setattr(module, name, new)
+
+
+class ReorderedSegFormerHead(nn.Module):
+    """:class:`SegFormerHead` with each level mapped to the fused width before upsampling.
+
+    ``fused = relu(BN(W_fuse · [up(E4 c4), up(E3 c3), up(E2 c2), E1 c1]))`` becomes
+    ``relu(Σ up(A_i c_i) + b)`` with ``A_i = s · W_fuse_i · E_i``: one small matrix per
+    level at the level's own resolution, the sum at stride 4.
+    """
+
+    def __init__(self, head: SegFormerHead):
+        super().__init__()
+        embeddings = [head.linear_c4, head.linear_c3, head.linear_c2, head.linear_c1]
+        fuse = head.linear_fuse.conv.weight.double().flatten(1)       # [E, 4E]
+        scale, shift = _bn_affine(head.linear_fuse.bn)
+        width = fuse.shape[0]
+        bias = shift.clone()
+        self.levels = nn.ParameterList()
+        for index, embedding in enumerate(embeddings):
+            part = scale[:, None] * fuse[:, index * width:(index + 1) * width]
+            self.levels.append(nn.Parameter((part @ embedding.proj.weight.double()).float(), requires_grad=False))
+            bias = bias + part @ embedding.proj.bias.double()
+        self.bias = nn.Parameter(bias.float(), requires_grad=False)
+        self.linear_pred = head.linear_pred
+
+    def forward(self, features: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
+        c1, c2, c3, c4 = features
+        size = c1.shape[-2:]
+        fused = _pixelwise(self.levels[3], c1) + self.bias.view(1, -1, 1, 1)
+        for matrix, level in zip(self.levels[:3], (c4, c3, c2)):
+            fused = fused + F.interpolate(_pixelwise(matrix, level), size=size, mode="bilinear", align_corners=False)
+        fused = F.relu(fused)
+        return self.linear_pred(fused), fused
+
+
+class MergedHeadsRefiner(Refiner):
+    """:class:`Refiner` whose detail and boundary heads run as one two-channel convolution."""
+
+    def __init__(self, refiner: Refiner):
+        nn.Module.__init__(self)
+        for name, child in refiner.named_children():
+            if name not in ("refine_pred", "refine_trimap"):
+                self.add_module(name, child)
+        pred, trimap = refiner.refine_pred, refiner.refine_trimap
+        self.heads = nn.Conv2d(pred.in_channels, 2, pred.kernel_size, pred.stride, pred.padding)
+        self.heads.weight = nn.Parameter(torch.cat([pred.weight, trimap.weight]).detach(), requires_grad=False)
+        self.heads.bias = nn.Parameter(torch.cat([pred.bias, trimap.bias]).detach(), requires_grad=False)
+
+    def forward(self, image: Tensor, clicks: Tensor, feature: Tensor, coarse: Tensor) -> Tuple[Tensor, Tensor]:
+        heads = self.heads(self.trunk(image, clicks, feature, coarse))
+        return self.blend(heads[:, :1], heads[:, 1:], coarse)
+
+
+def _pixelwise(matrix: Tensor, x: Tensor) -> Tensor:
+    """``matrix [out, in]`` applied at every pixel of ``x [B, in, H, W]``, channels-last
+    (where bilinear upsampling of many channels is fast)."""
+    batch, channels, height, width = x.shape
+    pixels = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels)
+    return (pixels @ matrix.T).view(batch, height, width, -1).permute(0, 3, 1, 2)
