@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import threading
 import weakref
-from typing import Dict, Sequence, Tuple, Type
+from typing import Dict, List, Sequence, Tuple, Type
 
 import torch
 import torch.nn.functional as F
@@ -46,18 +46,19 @@ CONV_BN_PAIRS: Dict[Type[nn.Module], Tuple[Tuple[str, str], ...]] = {
 }
 
 
-_COPIES: "weakref.WeakKeyDictionary[FocalClick, Tuple[Tuple[int, ...], FocalClick]]" = weakref.WeakKeyDictionary()
+_COPIES: "weakref.WeakKeyDictionary[FocalClick, Tuple[List[Tensor], List[int], FocalClick]]" = \
+    weakref.WeakKeyDictionary()
 _COPIES_LOCK = threading.Lock()
 
 
 def for_inference(network: FocalClick) -> FocalClick:
     """:func:`inference_copy` of ``network`` as its parameters are now, built once."""
-    versions = tuple(tensor._version for tensor in [*network.parameters(), *network.buffers()])
     with _COPIES_LOCK:
         kept = _COPIES.get(network)
-        if kept is None or kept[0] != versions:
-            kept = _COPIES[network] = (versions, inference_copy(network))
-        return kept[1]
+        if kept is None or [tensor._version for tensor in kept[0]] != kept[1]:
+            tensors = [*network.parameters(), *network.buffers()]
+            kept = _COPIES[network] = (tensors, [tensor._version for tensor in tensors], inference_copy(network))
+        return kept[2]
 
 
 def inference_copy(network: FocalClick) -> FocalClick:
@@ -167,6 +168,7 @@ class MergedHeadsRefiner(Refiner):
         self.heads.bias = nn.Parameter(torch.cat([pred.bias, trimap.bias]).detach(), requires_grad=False)
 
     def forward(self, image: Tensor, clicks: Tensor, feature: Tensor, coarse: Tensor) -> Tuple[Tensor, Tensor]:
+        feature = feature.contiguous(memory_format=torch.channels_last)   # RoIAlign's output is NCHW
         heads = self.heads(self.trunk(image, clicks, feature, coarse))
         return self.blend(heads[:, :1], heads[:, 1:], coarse)
 
