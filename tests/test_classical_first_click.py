@@ -51,3 +51,4 @@ def test_a_two_pixel_box_gives_a_mask_inside_it(segmenter, scene):
     assert mask.any() and not mask[:75].any() and not mask[77:].any()
     assert not mask[:, :79].any() and not mask[:, 81:].any()
 
+

@@ -1,21 +1,28 @@
-"""The classical preset's first click: GrabCut on windows of growing size around it, voted.
+"""The classical preset's first click: two segmenters on windows of growing size around it, voted.
 
 For each window (a square around the click whose half-side is a fraction of the raster's
-longer side) GrabCut runs on the window plus a margin half as wide again: the margin is
-background, the window probable foreground, the click foreground. The component at the
-click is that scale's **candidate**. A window too small cuts the object, one too large
-takes in its surroundings; neither is known in advance, so every candidate votes:
+longer side) two segmenters give that scale's **candidates**, each the component at the
+click:
 
-* a candidate that collapsed onto the click (filling under ``min_fill`` of its window)
-  has no vote;
-* a vote weighs how far the candidate's colours are from those of a ring around it
-  (one minus the Bhattacharyya coefficient of their colour histograms) times the share of its outline that does
-  **not** run along its window's edge (an object cut by its window);
-* pixels with at least ``quorum`` of the vote form the mask.
+* **GrabCut** (colour) on the window plus a margin half as wide again: the margin is
+  background, the window probable foreground, the click foreground. Its vote weighs how
+  far the candidate's colours are from those of a ring around it (one minus the
+  Bhattacharyya coefficient of their colour histograms) times the share of its outline
+  that does **not** run along its window's edge (an object cut by its window). A
+  candidate that collapsed onto the click (filling under ``min_fill`` of its window) has
+  no vote.
+* **Watershed** (edges) from the click, with everything beyond the window as background:
+  the flood stops at the strongest edges between the click and the window's edge, so it
+  never collapses where colours overlap (a brown animal on brown ground). Its vote is
+  the contrast of its outline's edges against those inside it, times the same colour
+  separation and uncut share.
 
-A vote over scales moves little when the click moves by a pixel, where picking one scale
-can jump between them. Each window is shrunk to ``window_side`` pixels before GrabCut,
-so every scale costs about the same.
+A window too small cuts the object, one too large takes in its surroundings; neither is
+known in advance, so every candidate votes. Each family holds half of the vote (all of
+it when every GrabCut candidate collapsed) and pixels with at least ``quorum`` of it form
+the mask. A vote over scales and segmenters moves little when the click moves by a
+pixel, where picking one scale can jump between them. Each GrabCut window is shrunk to
+``window_side`` pixels, so every scale costs about the same.
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ import numpy as np
 from ..merge import touched_components
 
 _FG, _BG, _PR_FG = cv2.GC_FGD, cv2.GC_BGD, cv2.GC_PR_FGD
+_OBJECT, _BACKGROUND = 1, 2      # watershed markers
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ class Candidate:
 
 def window_vote(image: np.ndarray, labels: np.ndarray, seeds: np.ndarray, grabcut,
                 fractions: Sequence[float] = (0.035, 0.06, 0.1, 0.16, 0.26, 0.42, 0.7),
-                window_side: int = 128, min_fill: float = 0.05, quorum: float = 0.4,
+                window_side: int = 128, min_fill: float = 0.05, quorum: float = 0.3,
                 iterations: int = 4) -> np.ndarray:
     """The mask voted by the windows around ``seeds`` (``bool[h, w]``, over the raster of ``image``).
 
@@ -54,16 +62,68 @@ def window_vote(image: np.ndarray, labels: np.ndarray, seeds: np.ndarray, grabcu
     height, width = seeds.shape
     cy, cx = (ys.min() + ys.max() + 1) / 2, (xs.min() + xs.max() + 1) / 2
     reach = max(ys.max() + 1 - ys.min(), xs.max() + 1 - xs.min()) / 2 + 2
+    halves = [max(reach, f * max(height, width)) for f in fractions]
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-    candidates = [_candidate(image, lab, labels, seeds, cy, cx, max(reach, f * max(height, width)), window_side,
-                             grabcut, iterations) for f in fractions]
-    voters = [c for c in candidates if c.mask.mean() >= min_fill] or candidates
-    total = sum(c.weight for c in voters)
+    colour = [_candidate(image, lab, labels, seeds, cy, cx, half, window_side, grabcut, iterations) for half in halves]
+    colour = [c for c in colour if c.mask.mean() >= min_fill]
+    gradient = edge_strength(lab)
+    edges = [_watershed_candidate(image, lab, gradient, labels, seeds, _box(cy, cx, half, seeds.shape))
+             for half in halves]
     votes = np.zeros(seeds.shape, np.float32)
-    for c in voters:
-        y0, x0, y1, x1 = c.box
-        votes[y0:y1, x0:x1] += c.mask * (c.weight / total if total > 0 else 1.0 / len(voters))
+    colour_share = 0.5 if colour else 0.0
+    _add_votes(votes, colour, colour_share)
+    _add_votes(votes, edges, 1.0 - colour_share)
     return (votes >= quorum) | seeds
+
+
+def edge_strength(lab: np.ndarray) -> np.ndarray:
+    """The strongest Sobel gradient over the L, a and b channels of a lightly blurred Lab raster."""
+    blurred = cv2.GaussianBlur(lab, (3, 3), 0).astype(np.float32)
+    strength = np.zeros(lab.shape[:2], np.float32)
+    for channel in cv2.split(blurred):
+        strength = np.maximum(strength, cv2.magnitude(cv2.Sobel(channel, cv2.CV_32F, 1, 0),
+                                                      cv2.Sobel(channel, cv2.CV_32F, 0, 1)))
+    return strength
+
+
+def _add_votes(votes: np.ndarray, candidates: List[Candidate], share: float) -> None:
+    """Spread ``share`` of the vote over ``candidates`` by weight (evenly when no candidate weighs anything)."""
+    if not candidates or share == 0.0:
+        return
+    total = sum(c.weight for c in candidates)
+    for c in candidates:
+        y0, x0, y1, x1 = c.box
+        votes[y0:y1, x0:x1] += c.mask * (share * (c.weight / total if total > 0 else 1.0 / len(candidates)))
+
+
+def _watershed_candidate(image: np.ndarray, lab: np.ndarray, gradient: np.ndarray, labels: np.ndarray,
+                         seeds: np.ndarray, window: Tuple[int, int, int, int]) -> Candidate:
+    """The watershed flood from the seeds inside ``window`` (beyond it, and at negative clicks, background)."""
+    shape = seeds.shape
+    outer = _box((window[0] + window[2]) / 2, (window[1] + window[3]) / 2,
+                 0.75 * max(window[2] - window[0], window[3] - window[1]), shape)
+    oy0, ox0, oy1, ox1 = outer
+    wy0, wx0, wy1, wx1 = (window[0] - oy0, window[1] - ox0, window[2] - oy0, window[3] - ox0)
+    markers = np.full((oy1 - oy0, ox1 - ox0), _BACKGROUND, np.int32)
+    markers[wy0:wy1, wx0:wx1] = 0
+    border = np.full(markers.shape, _BACKGROUND, np.uint8)
+    _frame_raster_border(border, outer, shape)
+    markers[border == _BG] = _BACKGROUND
+    markers[labels[oy0:oy1, ox0:ox1] == _BG] = _BACKGROUND
+    local_seeds = seeds[oy0:oy1, ox0:ox1]
+    markers[local_seeds] = _OBJECT
+    cv2.watershed(np.ascontiguousarray(image[oy0:oy1, ox0:ox1]), markers)
+    segment = touched_components(markers == _OBJECT, local_seeds)
+    segment |= cv2.morphologyEx(segment.view(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+    outline = segment & ~cv2.erode(segment.view(np.uint8), np.ones((3, 3), np.uint8), borderValue=1).astype(bool)
+    local_gradient = gradient[oy0:oy1, ox0:ox1]
+    on_edge = float(local_gradient[outline].mean()) if outline.any() else 0.0
+    inside = segment & ~outline
+    within = float(local_gradient[inside].mean()) if inside.any() else 0.0
+    rim = _rim_of(window, outer, shape, 1.0, markers.shape[::-1])
+    weight = (on_edge / (on_edge + within + 1e-3) * (1.0 - _cut_share(segment, rim))
+              * _separation(lab[oy0:oy1, ox0:ox1], segment))
+    return Candidate(window, segment[wy0:wy1, wx0:wx1], float(weight))
 
 
 def _candidate(image: np.ndarray, lab: np.ndarray, labels: np.ndarray, seeds: np.ndarray, cy: float, cx: float,
