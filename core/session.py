@@ -170,6 +170,8 @@ class Session:
                              state=self._state, state_after=state_after)
         output = self.predictor.predict_object(inputs)
         if isinstance(output, ObjectPrediction) and output.prob is not None:
+            if output.box is not None:      # a prediction committed as it is that changes only this part
+                crop = crops.Crop(output.box, output.box[2] - output.box[0], output.box[3] - output.box[1])
             return output.prob, crop, output.features
         logits, features = (output.logits, output.features) if isinstance(output, ObjectPrediction) else (output, None)
         return np.clip(crop.give_back(to_prob(logits)), 0.0, 1.0), crop, features
@@ -203,9 +205,12 @@ class Session:
                              prev_prob=crop.take(self._alpha) if rasters else None, context=self.context,
                              object_crop=object_crop, object_features=object_features, full_image=self.image,
                              history=tuple(history))
+        refined = crop.give_back(np.clip(np.asarray(self.predictor.refine(inputs), dtype=np.float32), 0.0, 1.0))
+        lx0, ly0, lx1, ly1 = local.box
+        if (lx0, ly0, lx1, ly1) == (0, 0, coarse.shape[1], coarse.shape[0]):    # the focus is the whole target
+            return refined
         alpha = coarse.copy()
-        refined = np.clip(self.predictor.refine(inputs), 0.0, 1.0).astype(np.float32)
-        alpha[local.box[1]:local.box[3], local.box[0]:local.box[2]] = crop.give_back(refined)
+        alpha[ly0:ly1, lx0:lx1] = refined
         return alpha
 
     def _merging(self, count: int) -> bool:
