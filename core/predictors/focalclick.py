@@ -247,8 +247,7 @@ def published_focus(pred: np.ndarray, prev: np.ndarray, window: Box, click: Tupl
         cy, cx = click
         wx0, wy0, wx1, wy1 = window
         if wy0 <= cy < wy1 and wx0 <= cx < wx1 and diff[cy - wy0, cx - wx0]:
-            _, labels = cv2.connectedComponents(diff.view(np.uint8))
-            component = _bbox_or_image(labels == labels[cy - wy0, cx - wx0], window, shape)
+            component = _component_box(diff, (cy - wy0, cx - wx0), window, shape)
         else:   # the click is on diff's background (label 0), which spans everything outside the window too
             component = _bbox_or_image(~diff, window, shape, outside=True)
         y1d, y2d, x1d, x2d = component
@@ -263,6 +262,20 @@ def published_focus(pred: np.ndarray, prev: np.ndarray, window: Box, click: Tupl
     h, w = FOCUS_EXPANSION * (y2 - y1 + 1), FOCUS_EXPANSION * (x2 - x1 + 1)
     return (max(0, int(yc - h * 0.5)), min(height, int(yc + h * 0.5)),
             max(0, int(xc - w * 0.5)), min(width, int(xc + w * 0.5)))
+
+
+def _component_box(mask: np.ndarray, seed: Tuple[int, int], window: Box,
+                   shape: Tuple[int, int]) -> Tuple[int, int, int, int]:
+    """:func:`_bbox_or_image` of the 8-connected component of ``mask`` (true at ``seed``, a
+    ``(row, col)`` in the window) that ``cv2.connectedComponents`` labels: a flood fill, which
+    costs what the component covers rather than the whole window."""
+    height, width = shape
+    filled = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
+    flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
+    count, _, _, (x, y, w, h) = cv2.floodFill(mask.view(np.uint8), filled, (seed[1], seed[0]), 1, 0, 0, flags)
+    if count < 10:
+        return 0, height, 0, width
+    return y + window[1], y + h - 1 + window[1], x + window[0], x + w - 1 + window[0]
 
 
 def _bbox_or_image(mask: np.ndarray, window: Box, shape: Tuple[int, int], outside: bool = False):

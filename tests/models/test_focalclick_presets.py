@@ -153,3 +153,17 @@ def test_undo_restores_the_state_before_the_click(b0_s2):
 def test_presets_share_one_model_per_process(b0_s2):
     again = focalxl.load("focalclick-segformer-b0-s2", random_weights=True, device="cpu")
     assert again.predictor.network is b0_s2.predictor.network
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_focus_component_box_is_that_of_the_connected_component_at_the_click(seed):
+    import cv2
+    from focalxl.predictors.focalclick import _bbox_or_image, _component_box
+
+    rng = np.random.default_rng(seed)
+    diff = cv2.GaussianBlur(rng.random((90, 140), dtype=np.float32), (0, 0), 4) > 0.5
+    window, shape = (7, 5, 147, 95), (120, 160)
+    _, labels = cv2.connectedComponents(diff.view(np.uint8))
+    for row, col in rng.choice(np.argwhere(diff), 5):
+        expected = _bbox_or_image(labels == labels[row, col], window, shape)
+        assert _component_box(diff, (int(row), int(col)), window, shape) == tuple(int(v) for v in expected)
