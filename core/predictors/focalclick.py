@@ -210,21 +210,22 @@ def resize_corners(array: np.ndarray, height: int, width: int, kept: Optional[Bo
     a box in ``array``'s pixels, the array is taken as zero outside that box."""
     rows0, rows1, row_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[0], height))
     cols0, cols1, col_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[1], width))
-    extra = (1,) * (array.ndim - 2)
+    extra = array.shape[2:]
     source = torch.from_numpy(array)
-    wx = col_weight.view(1, -1, *extra)
+    # lerp is several times faster with a weight of the output's shape than with a broadcast one
+    wx = col_weight.view(1, -1, *(1,) * len(extra)).expand(height, width, *extra).contiguous()
 
     def across(rows: torch.Tensor) -> torch.Tensor:
         chosen = source.index_select(0, rows)
         left, right = chosen.index_select(1, cols0).float(), chosen.index_select(1, cols1).float()
         if kept is not None:
             kx0, ky0, kx1, ky1 = kept
-            row_in = ((rows >= ky0) & (rows < ky1)).view(-1, 1, *extra)
-            left = left * (row_in & ((cols0 >= kx0) & (cols0 < kx1)).view(1, -1, *extra))
-            right = right * (row_in & ((cols1 >= kx0) & (cols1 < kx1)).view(1, -1, *extra))
-        return torch.lerp(left, right, wx)
+            row_in = ((rows >= ky0) & (rows < ky1)).view(-1, 1, *(1,) * len(extra))
+            left = left * (row_in & ((cols0 >= kx0) & (cols0 < kx1)).view(1, -1, *(1,) * len(extra)))
+            right = right * (row_in & ((cols1 >= kx0) & (cols1 < kx1)).view(1, -1, *(1,) * len(extra)))
+        return torch.lerp(left, right, wx).view(height, -1)
 
-    return torch.lerp(across(rows0), across(rows1), row_weight.view(-1, 1, *extra)).numpy()
+    return torch.lerp(across(rows0), across(rows1), row_weight.view(-1, 1)).view(height, width, *extra).numpy()
 
 
 def _corner_taps(source: int, size: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
