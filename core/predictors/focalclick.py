@@ -102,8 +102,9 @@ class FocalClickPredictor:
                                                         lambda: load(name, source).to(self.device))
         self.click_radius = self.network.arch.click_radius
 
-    def context(self, image: np.ndarray) -> None:
-        return None
+    def context(self, image: np.ndarray) -> "ImageRasters":
+        """FocalClick has no Context-Net; the session keeps its image's recent crop rasters instead."""
+        return ImageRasters(image)
 
     def target_box(self, prob: np.ndarray, history: Sequence[Interaction], shape: Tuple[int, int]) -> Box:
         """ZoomIn's Target Crop for the newest of ``history``, as an end-exclusive box."""
@@ -136,7 +137,7 @@ class FocalClickPredictor:
     def predict_object(self, inputs: ObjectInput) -> ObjectPrediction:
         crop = inputs.crop
         x0, y0, x1, y1 = crop.box
-        image = resize_corners(inputs.full_image[y0:y1, x0:x1], crop.height, crop.width) / np.float32(255)
+        image = _rasters(inputs.context, inputs.full_image).get(crop)
         prev = resize_corners(inputs.full_prob[y0:y1, x0:x1], crop.height, crop.width,
                               _kept(crop.box, inputs.prev_target, inputs.full_prob.shape))
         prior = _prior(prev, inputs.bimaps)
@@ -155,7 +156,7 @@ class FocalClickPredictor:
             raise ValueError("refine needs this interaction's segmentor output (DetailInput.object_features)")
         crop = inputs.crop
         x0, y0, x1, y1 = crop.box
-        image = resize_corners(inputs.full_image[y0:y1, x0:x1], crop.height, crop.width) / np.float32(255)
+        image = _rasters(inputs.context, inputs.full_image).get(crop)
         clicks = self._clicks(inputs.history, crop, float(REFINE_RADIUS), inputs.bimaps)
         box = focus_in_target(crop, inputs.object_crop)
         with runtime.inference(self.device, self.dtype):
@@ -185,6 +186,38 @@ class FocalClickPredictor:
             if kind in bimaps:
                 maps = torch.maximum(maps, torch.from_numpy(bimaps[kind].stacked().astype(np.float32)))
         return maps[None].to(self.device)
+
+
+class ImageRasters:
+    """An image's crops squashed to their rasters, in [0, 1]: the newest ``keep`` are kept,
+    since the image never changes within a session and a Target or Focus Crop often repeats
+    (every click while the mask stays empty, or while the focus is the whole target)."""
+
+    def __init__(self, image: np.ndarray, keep: int = 4):
+        self.image = image
+        self.keep = keep
+        self._rasters: Dict[Tuple[Box, int, int], np.ndarray] = {}
+
+    def get(self, crop: Crop) -> np.ndarray:
+        """``float32[crop.height, crop.width, 3]``: the image over ``crop.box``, corner-aligned bilinear."""
+        key = (tuple(crop.box), crop.height, crop.width)
+        raster = self._rasters.pop(key, None)
+        if raster is None:
+            x0, y0, x1, y1 = crop.box
+            raster = resize_corners(self.image[y0:y1, x0:x1], crop.height, crop.width) / np.float32(255)
+        self._rasters[key] = raster          # newest last
+        while len(self._rasters) > self.keep:
+            del self._rasters[next(iter(self._rasters))]
+        return raster
+
+    @property
+    def nbytes(self) -> int:
+        return sum(raster.nbytes for raster in self._rasters.values())
+
+
+def _rasters(context: object, image: np.ndarray) -> ImageRasters:
+    """The session's :class:`ImageRasters`, or a fresh one for inputs built without a session."""
+    return context if isinstance(context, ImageRasters) and context.image is image else ImageRasters(image)
 
 
 def disks(points: Sequence[Tuple[bool, float, float]], height: int, width: int, radius: float) -> np.ndarray:

@@ -167,3 +167,18 @@ def test_the_focus_component_box_is_that_of_the_connected_component_at_the_click
     for row, col in rng.choice(np.argwhere(diff), 5):
         expected = _bbox_or_image(labels == labels[row, col], window, shape)
         assert _component_box(diff, (int(row), int(col)), window, shape) == tuple(int(v) for v in expected)
+
+
+def test_a_session_squashes_each_crop_of_its_image_once_and_keeps_the_newest_few():
+    from focalxl.crops import Crop
+    from focalxl.predictors.focalclick import ImageRasters, resize_corners
+
+    image = _image()
+    rasters = ImageRasters(image, keep=2)
+    whole, part, other = Crop((0, 0, 160, 120), 256, 256), Crop((10, 20, 90, 100), 256, 256), Crop((0, 0, 5, 5), 8, 8)
+    first = rasters.get(whole)
+    np.testing.assert_array_equal(first, resize_corners(image, 256, 256) / np.float32(255))
+    assert rasters.get(whole) is first                       # the same crop again: not recomputed
+    rasters.get(part)
+    rasters.get(other)                                       # a third crop pushes out the oldest
+    assert rasters.get(whole) is not first and rasters.nbytes == (256 * 256 + 8 * 8) * 3 * 4
