@@ -102,16 +102,22 @@ def fold_batchnorm(network: nn.Module) -> nn.Module:
 
 def _bn_affine(norm: nn.BatchNorm2d) -> Tuple[Tensor, Tensor]:
     """``(scale, shift)`` of an eval-mode BatchNorm, in float64."""
-    scale = norm.weight.double() / torch.sqrt(norm.running_var.double() + norm.eps)
-    return scale, norm.bias.double() - norm.running_mean.double() * scale
+    scale = _exact(norm.weight) / torch.sqrt(_exact(norm.running_var) + norm.eps)
+    return scale, _exact(norm.bias) - _exact(norm.running_mean) * scale
+
+
+def _exact(tensor: Tensor) -> Tensor:
+    """``tensor`` in float64 on the CPU (MPS has no float64), where folded weights are computed."""
+    return tensor.detach().cpu().double()
 
 
 def _fold(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
     scale, shift = _bn_affine(norm)
-    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(shift)
-    weight = conv.weight.double() * scale.view(-1, 1, 1, 1)
-    conv.weight = nn.Parameter(weight.to(conv.weight.dtype), requires_grad=False)
-    conv.bias = nn.Parameter((bias * scale + shift).to(conv.weight.dtype), requires_grad=False)
+    bias = _exact(conv.bias) if conv.bias is not None else torch.zeros_like(shift)
+    weight = _exact(conv.weight) * scale.view(-1, 1, 1, 1)
+    like = dict(device=conv.weight.device, dtype=conv.weight.dtype)
+    conv.weight = nn.Parameter(weight.to(**like), requires_grad=False)
+    conv.bias = nn.Parameter((bias * scale + shift).to(**like), requires_grad=False)
 
 
 def _replace(root: nn.Module, old: nn.Module, new: nn.Module) -> None:
@@ -132,16 +138,17 @@ class ReorderedSegFormerHead(nn.Module):
     def __init__(self, head: SegFormerHead):
         super().__init__()
         embeddings = [head.linear_c4, head.linear_c3, head.linear_c2, head.linear_c1]
-        fuse = head.linear_fuse.conv.weight.double().flatten(1)       # [E, 4E]
+        fuse = _exact(head.linear_fuse.conv.weight).flatten(1)       # [E, 4E]
+        like = dict(device=head.linear_fuse.conv.weight.device, dtype=head.linear_fuse.conv.weight.dtype)
         scale, shift = _bn_affine(head.linear_fuse.bn)
         width = fuse.shape[0]
         bias = shift.clone()
         self.levels = nn.ParameterList()
         for index, embedding in enumerate(embeddings):
             part = scale[:, None] * fuse[:, index * width:(index + 1) * width]
-            self.levels.append(nn.Parameter((part @ embedding.proj.weight.double()).float(), requires_grad=False))
-            bias = bias + part @ embedding.proj.bias.double()
-        self.bias = nn.Parameter(bias.float(), requires_grad=False)
+            self.levels.append(nn.Parameter((part @ _exact(embedding.proj.weight)).to(**like), requires_grad=False))
+            bias = bias + part @ _exact(embedding.proj.bias)
+        self.bias = nn.Parameter(bias.to(**like), requires_grad=False)
         self.linear_pred = head.linear_pred
 
     def forward(self, features: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
@@ -163,7 +170,8 @@ class MergedHeadsRefiner(Refiner):
             if name not in ("refine_pred", "refine_trimap"):
                 self.add_module(name, child)
         pred, trimap = refiner.refine_pred, refiner.refine_trimap
-        self.heads = nn.Conv2d(pred.in_channels, 2, pred.kernel_size, pred.stride, pred.padding)
+        self.heads = nn.utils.skip_init(nn.Conv2d, pred.in_channels, 2, pred.kernel_size, pred.stride, pred.padding,
+                                        device=pred.weight.device)     # no initialisation: the global RNG is left alone
         self.heads.weight = nn.Parameter(torch.cat([pred.weight, trimap.weight]).detach(), requires_grad=False)
         self.heads.bias = nn.Parameter(torch.cat([pred.bias, trimap.bias]).detach(), requires_grad=False)
 
