@@ -12,6 +12,9 @@ itself (its parameters, its state dict, what training and checkpoints see) untou
   head). Linear maps commute with bilinear upsampling (its weights sum to 1), so each
   level is mapped straight to the fused width at its own resolution and only then
   upsampled and summed, with the embedding, ``linear_fuse`` and its BatchNorm in one matrix.
+* **HRNet's auxiliary head reordered** the same way: its first 1x1 convolution (and
+  BatchNorm) reads the four branches concatenated at stride 4; each branch is mapped at its
+  own resolution and upsampled after (the concatenation itself still feeds OCR's 3x3 conv).
 * **The Refiner's two heads in one convolution** (32 -> 2 channels instead of two 32 -> 1).
 * **Channels-last layout** for every convolution weight: oneDNN's depthwise and strided
   convolutions (the Refiner's) are several times faster on NHWC tensors.
@@ -70,6 +73,8 @@ def inference_copy(network: FocalClick) -> FocalClick:
             _replace(twin, module, ReorderedSegFormerHead(module))
         elif isinstance(module, Refiner):
             _replace(twin, module, MergedHeadsRefiner(module))
+        elif isinstance(module, HighResolutionNet):
+            _replace(twin, module, ReorderedAuxHRNet(module))
     fold_batchnorm(twin)
     for module in twin.modules():
         if isinstance(module, nn.Conv2d):
@@ -81,7 +86,8 @@ def inference_copy(network: FocalClick) -> FocalClick:
 def fold_batchnorm(network: nn.Module) -> nn.Module:
     """Fold, in place, every eval-mode BatchNorm that directly follows a convolution."""
     for module in list(network.modules()):
-        for conv_name, norm_name in CONV_BN_PAIRS.get(type(module), ()):
+        pairs = next((pairs for kind, pairs in CONV_BN_PAIRS.items() if isinstance(module, kind)), ())
+        for conv_name, norm_name in pairs:
             conv, norm = getattr(module, conv_name), getattr(module, norm_name)
             if isinstance(norm, nn.BatchNorm2d):
                 _fold(conv, norm)
@@ -159,6 +165,34 @@ class ReorderedSegFormerHead(nn.Module):
             fused = fused + F.interpolate(_pixelwise(matrix, level), size=size, mode="bilinear", align_corners=False)
         fused = F.relu(fused)
         return self.linear_pred(fused), fused
+
+
+class ReorderedAuxHRNet(HighResolutionNet):
+    """:class:`HighResolutionNet` whose auxiliary head maps each branch before upsampling it:
+    ``relu(BN(W · [b0, up(b1), up(b2), up(b3)] + c))`` as ``relu(Σ up(A_i b_i) + a)``."""
+
+    def __init__(self, net: HighResolutionNet):
+        nn.Module.__init__(self)
+        self.config = net.config
+        for name, child in net.named_children():
+            self.add_module(name, child)
+        first, norm = net.aux_head[0], net.aux_head[1]
+        scale, shift = _bn_affine(norm)
+        weight = scale[:, None] * _exact(first.weight).flatten(1)
+        like = dict(device=first.weight.device, dtype=first.weight.dtype)
+        widths = [net.config.width * 2 ** i for i in range(4)]
+        self.aux_levels = nn.ParameterList(nn.Parameter(part.to(**like), requires_grad=False)
+                                           for part in torch.split(weight, widths, dim=1))
+        bias = _exact(first.bias) if first.bias is not None else torch.zeros_like(shift)
+        self.aux_bias = nn.Parameter((scale * bias + shift).to(**like), requires_grad=False)
+        self.aux_pred = net.aux_head[3]
+
+    def auxiliary(self, branches: List[Tensor], feats: Tensor) -> Tensor:
+        size = branches[0].shape[-2:]
+        mixed = _pixelwise(self.aux_levels[0], branches[0]) + self.aux_bias.view(1, -1, 1, 1)
+        for matrix, branch in zip(self.aux_levels[1:], branches[1:]):
+            mixed = mixed + F.interpolate(_pixelwise(matrix, branch), size=size, mode="bilinear", align_corners=True)
+        return self.aux_pred(F.relu(mixed))
 
 
 class MergedHeadsRefiner(Refiner):

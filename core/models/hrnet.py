@@ -228,10 +228,14 @@ class HighResolutionNet(nn.Module):
         size = branches[0].shape[-2:]
         feats = torch.cat([branches[0]] + [F.interpolate(b, size=size, mode="bilinear", align_corners=True)
                                            for b in branches[1:]], 1)
-        aux = self.aux_head(feats)
+        aux = self.auxiliary(branches, feats)
         feats = self.conv3x3_ocr(feats)
         feats = self.ocr_distri_head(feats, _gather_regions(feats, aux))
         return self.cls_head(feats), aux, feats
+
+    def auxiliary(self, branches: List[Tensor], feats: Tensor) -> Tensor:
+        """The auxiliary (soft object region) logits of ``feats``, the branches upsampled and concatenated."""
+        return self.aux_head(feats)
 
 
 def hrnet(name: str) -> HighResolutionNet:
