@@ -50,7 +50,7 @@ class ClassicalPredictor:
     target_min_fraction = 0.6   # colour models need context: never zoom on less than 60 % of the image
 
     def __init__(self, input_size: int = 400, detail_size: int = 256, click_radius: float = 5.0,
-                 iterations: int = 4, detail_iterations: int = 3, first_size: int = 96, box_size: int = 300, first_iterations: int = 3,
+                 iterations: int = 4, detail_iterations: int = 3, first_size: int = 96, box_size: int = 300, box_min_fill: float = 0.1, first_iterations: int = 3,
                  first_windows: Sequence[float] = (0.035, 0.06, 0.1, 0.16, 0.26, 0.42, 0.7),
                  similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.5,
                  guided_radius: int = 3, guided_eps: float = 1e-3, mask_band: float = 0.06,
@@ -65,6 +65,7 @@ class ClassicalPredictor:
         self.first_size = first_size
         self.first_iterations = first_iterations
         self.box_size = box_size
+        self.box_min_fill = box_min_fill      # a box cut keeping less of the box has collapsed
         self.similar_radius = similar_radius
         self.similar_tolerance = similar_tolerance
         self.window_scale = window_scale
@@ -95,8 +96,9 @@ class ClassicalPredictor:
             image, small_labels, restore = _reduced(inputs.image, labels, self.box_size)
             small = _grabcut(image, small_labels, self.iterations)
             foreground = _connected_to_seeds(restore(small) | (labels == _FG), _positive_seeds(inputs.bimaps) | prev)
-            if not (foreground & inputs.latest["box"].positive).any():
-                foreground = _box_fallback(inputs.image, labels, inputs.latest["box"].positive, self.iterations)
+            box = inputs.latest["box"].positive
+            if np.count_nonzero(foreground & box) < self.box_min_fill * np.count_nonzero(box):
+                foreground = _box_fallback(inputs.image, labels, box, self.iterations, self.box_min_fill)
         else:
             image, small_labels, restore = _reduced(inputs.image, labels, self.box_size)
             small = _grabcut(image, small_labels, self.iterations)
@@ -382,10 +384,15 @@ def _feathered(alpha: np.ndarray, coarse: np.ndarray, focus: Crop, target: Optio
     return weight * alpha + (1.0 - weight) * coarse
 
 
-def _box_fallback(image: np.ndarray, labels: np.ndarray, box: np.ndarray, iterations: int) -> np.ndarray:
-    """A box whose shrunk cut came back empty: GrabCut at full input size, else the ellipse inscribed in it."""
+def _box_fallback(image: np.ndarray, labels: np.ndarray, box: np.ndarray, iterations: int,
+                  min_fill: float) -> np.ndarray:
+    """A box whose shrunk cut collapsed: GrabCut at full input size, else the ellipse inscribed in it.
+
+    A cut that keeps under ``min_fill`` of a box has collapsed (its colours match the
+    surroundings): a box drawn around an object is mostly object.
+    """
     foreground = _grabcut(image, labels, 2 * iterations) & box
-    if foreground.any():
+    if np.count_nonzero(foreground) >= min_fill * np.count_nonzero(box):
         return foreground
     rows, cols = np.nonzero(box)
     ellipse = np.zeros(box.shape, np.uint8)
