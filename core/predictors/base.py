@@ -62,12 +62,15 @@ class ObjectPrediction:
     raster plus features the Detail-Net reuses (FocalClick RoI-aligns its segmentor feature).
 
     A predictor that resamples crops itself gives ``prob`` instead: probabilities over the
-    crop's box at image resolution, used as they are.
+    crop's box at image resolution, used as they are. A prediction committed as it is
+    (``ObjectInput.state_after`` set) may cover only ``box``, a part of the crop's box outside
+    which it equals the session's map (SAM rewrites only where its new mask can differ).
     """
 
     logits: Optional[np.ndarray]             # float32[h, w]
     features: Any = None
     prob: Optional[np.ndarray] = None        # float32[box h, box w] in [0, 1]
+    box: Optional[Tuple[int, int, int, int]] = None   # (x0, y0, x1, y1) image pixels that ``prob`` covers
 
 
 class Predictor(Protocol):

@@ -10,9 +10,11 @@ How SAM fits the FocalClick loop, and why:
   window of that prediction would stitch the new mask to the previous one along the
   window's edges, a mask no SAM prediction ever made. Progressive Merge still keeps
   changes local where it is on (a session started from an existing mask).
-* **Object prediction at image resolution** (``input_size = None``): the logits are
-  SAM's own, upsampled exactly as ``Sam.postprocess_masks`` does; resampling them
-  again into a zoomed raster and back would move the mask's edge.
+* **Object prediction at image resolution** (``input_size = None``): the mask is SAM's own,
+  ``postprocess_masks(logits) > 0``, decided from the low-res logits
+  (:mod:`focalxl.models.sam_postprocess`); resampling them into a zoomed raster and back
+  would move the mask's edge. The probability is ``sigmoid(logit)`` along the mask's edge
+  (where the upsampled low-res logits disagree in sign) and 1 or 0 elsewhere.
 * **No Detail stage** (``detail_size = None``): SAM has no refinement network, and the
   mask must equal what ``SamPredictor`` gives for the same weights, image and prompts.
 * **Prompts** — :mod:`focalxl.models.sam_prompts`. The mask prompt is the low-resolution
@@ -21,15 +23,14 @@ How SAM fits the FocalClick loop, and why:
   Progressive Merge, undo past a merge) it is that mask put through SAM's geometry.
   Predictions are filed under the name the session gives the map they became
   (``ObjectInput.state_after``), so finding them costs nothing per pixel.
-* **Per click, only SAM's own work at image resolution**: the decoder, the upsampling
-  (the first step only over the rows and columns the image covers, which gives the same
-  values as ``Sam.postprocess_masks``) and one sigmoid; no hashing or copies of the frame.
+* **Per click, work in proportion to what changes**: the decoder, then values only along
+  the mask's edge, and the session rewrites only the box where the new prediction can differ
+  from the one its map came from (``ObjectPrediction.box``); nothing per pixel of the frame.
   One click and nothing else asks SAM for three masks and keeps the best-scored one;
   anything more asks for one (SAM's guidance for ambiguous and unambiguous prompts).
 """
 from __future__ import annotations
 
-import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -37,16 +38,15 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from .. import runtime
 from ..models import sam as sam_networks
 from ..models import sam_prompts
+from ..models.sam_postprocess import MaskUpsampling
 from .base import DetailInput, ObjectInput, ObjectPrediction
 
 REMEMBERED_PREDICTIONS = 32     # low-res logits kept per session, so undo finds the prediction it returns to
-SIGN_MARGIN = 1e-3              # SAM's "logit > 0" survives the engine's "sigmoid >= 0.5" in float32
 # Presets whose bf16 masks agree with their fp32 ones (IoU >= 0.99 per click in
 # ``python -m focalxl.bench.reference``): ``precision="auto"`` runs these in bf16 on CPUs with it.
 BF16_AGREES: frozenset = frozenset()
@@ -64,6 +64,7 @@ class SamContext:
     features: torch.Tensor
     original_size: Tuple[int, int]
     input_size: Tuple[int, int]
+    upsampling: MaskUpsampling
     predictions: "OrderedDict[int, torch.Tensor]" = field(default_factory=OrderedDict)
 
     @property
@@ -113,18 +114,29 @@ class SamPredictor:
         pixels = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
         with runtime.inference(self.device, self.dtype):
             features = self.model.image_encoder(self.model.preprocess(pixels))
-        return SamContext(features=features, original_size=(height, width), input_size=input_size)
+        upsampling = MaskUpsampling(input_size, (height, width), self.model.prompt_encoder.mask_input_size[0],
+                                    self.model.image_encoder.img_size)
+        return SamContext(features=features, original_size=(height, width), input_size=input_size,
+                          upsampling=upsampling)
 
     def predict_object(self, inputs: ObjectInput) -> ObjectPrediction:
+        """SAM's prediction over the crop, or, when it is committed as it is and the session's map came
+        from an earlier prediction, over the box where the two can differ."""
         context: SamContext = inputs.context
         prompts = sam_prompts.from_history(inputs.history)
         mask_input = self._mask_input(prompts, inputs, context)
-        low_res, logits = self._decode(prompts, mask_input, context)
-        prob = probabilities(logits).numpy()
+        low_res = self._decode(prompts, mask_input, context)
+        logits = low_res[0, 0].cpu().numpy()
+        upsampling = context.upsampling
+        classes = upsampling.classes(logits)
+        box = inputs.crop.box
+        previous = context.recall(inputs.state) if inputs.state_after is not None else None
+        if previous is not None and box == (0, 0, *context.original_size[::-1]):
+            changed = upsampling.changed_box(upsampling.classes(previous[0, 0].cpu().numpy()), classes)
+            box = changed if changed is not None else (0, 0, 1, 1)     # nothing changes: one pixel, as it was
         if inputs.state_after is not None:
             context.remember(inputs.state_after, low_res)
-        x0, y0, x1, y1 = inputs.crop.box
-        return ObjectPrediction(None, prob=prob[y0:y1, x0:x1])
+        return ObjectPrediction(None, prob=upsampling.probabilities(logits, classes, box), box=box)
 
     def refine(self, inputs: DetailInput) -> np.ndarray:
         """Unused (``detail_size = None``); the coarse map as it is."""
@@ -152,9 +164,9 @@ class SamPredictor:
         return torch.as_tensor(logits, device=self.device)[None]
 
     def _decode(self, prompts: sam_prompts.SamPrompts, mask_input: Optional[torch.Tensor],
-                context: SamContext) -> Tuple[torch.Tensor, torch.Tensor]:
-        """SAM's low-res logits ``[1, 1, h, w]`` and its logits ``[H, W]`` at image resolution less the
-        mask threshold, on the CPU, as ``SamPredictor.predict`` upsamples them."""
+                context: SamContext) -> torch.Tensor:
+        """SAM's low-res logits ``float32[1, 1, h, w]`` of the best mask, as ``SamPredictor.predict`` picks it
+        (on the predictor's device)."""
         points = None
         if prompts.points is not None:
             coords = sam_prompts.to_input_frame(prompts.points, context.original_size, context.input_size)
@@ -171,34 +183,7 @@ class SamPredictor:
                 image_embeddings=context.features, image_pe=self.dense_pe,
                 sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask)
             best = int(torch.argmax(scores[0])) if multimask else 0
-            low_res = low_res[:, best:best + 1].float()
-            logits = upscale(low_res, context.input_size, context.original_size,
-                             self.model.image_encoder.img_size) - self.model.mask_threshold
-        return low_res, logits[0, 0].cpu()
-
-
-def probabilities(logits: torch.Tensor) -> torch.Tensor:
-    """``sigmoid(logits)``, ``>= 0.5`` exactly where SAM's mask ``logits > 0`` is (tiny negative
-    logits would round to 0.5 in float32, so non-positive ones are pushed below ``-SIGN_MARGIN``)."""
-    with torch.inference_mode():
-        return torch.sigmoid(torch.where(logits > 0, logits, logits.clamp(max=-SIGN_MARGIN)))
-
-
-def upscale(low_res: torch.Tensor, input_size: Tuple[int, int], original_size: Tuple[int, int],
-            img_size: int) -> torch.Tensor:
-    """``Sam.postprocess_masks``, upsampling only the low-res rows and columns the image covers.
-
-    The first ×(img_size / low-res side) step samples source index ``(i + 0.5) / f - 0.5``;
-    output rows below ``input_size`` never read past low-res row ``ceil(h / f)``, so cutting the
-    input there (plus one) and the output at ``input_size`` gives exactly SAM's values.
-    """
-    factor = img_size // low_res.shape[-1]
-    rows = min(low_res.shape[-2], math.ceil(input_size[0] / factor) + 1)
-    cols = min(low_res.shape[-1], math.ceil(input_size[1] / factor) + 1)
-    masks = F.interpolate(low_res[..., :rows, :cols], scale_factor=float(factor), mode="bilinear",
-                          align_corners=False)
-    masks = masks[..., :input_size[0], :input_size[1]]
-    return F.interpolate(masks, original_size, mode="bilinear", align_corners=False)
+        return low_res[:, best:best + 1].float()
 
 
 def _build(config: sam_networks.SamConfig, checkpoint: Optional[str], device: torch.device):

@@ -30,7 +30,8 @@ import focalxl
 from focalxl.bench.latency import photo
 from focalxl.models import sam as sam_networks
 from focalxl.models.sam_modeling import build_sam
-from focalxl.predictors.sam import SamPredictor, upscale
+from focalxl.models.sam_postprocess import upscale
+from focalxl.predictors.sam import SamPredictor
 
 TINY = sam_networks.SamConfig(encoder_embed_dim=32, encoder_depth=2, encoder_num_heads=2,
                               encoder_global_attn_indexes=(1,), prompt_embed_dim=32, image_size=256,
@@ -202,13 +203,15 @@ def test_the_builder_matches_segment_anythings_official_vit_b():
 def test_a_logit_of_exactly_zero_stays_background_as_in_sam(tiny_checkpoint, image, monkeypatch):
     """SAM's mask is ``logits > 0``; the engine's is ``sigmoid >= 0.5``, which is 0.5 at tiny negative logits too."""
     predictor = SamPredictor("sam-tiny", TINY, checkpoint=tiny_checkpoint)
-    height, width = image.shape[:2]
-    logits = np.zeros((height, width), dtype=np.float32)
-    logits[:, : width // 3] = 1e-9
-    logits[:, 2 * width // 3:] = -1e-9
-    monkeypatch.setattr(predictor, "_decode", lambda *args: (torch.zeros(1, 1, 64, 64), torch.from_numpy(logits)))
+    low_res = torch.zeros(1, 1, 64, 64)
+    low_res[..., :20] = 1e-9
+    low_res[..., 44:] = -1e-9
+    monkeypatch.setattr(predictor, "_decode", lambda *args: low_res)
     mask = focalxl.Segmenter(predictor).new_session(image).add(focalxl.Click(5.0, 5.0)).mask
-    assert np.array_equal(mask, logits > 0)
+    height, width = image.shape[:2]
+    expected = upscale(low_res, sam_networks.preprocess_shape(height, width, 256), (height, width), 256)[0, 0] > 0
+    assert mask.any() and not mask.all()
+    assert np.array_equal(mask, expected.numpy())
 
 
 def test_presets_need_weights_or_an_explicit_random_choice():
