@@ -91,3 +91,22 @@ def preprocess_shape(height: int, width: int, long_side: int) -> Tuple[int, int]
     at least one pixel a side (SAM's own rounding gives 0 from an aspect of 2048:1 and crashes)."""
     scale = long_side * 1.0 / max(height, width)
     return max(1, int(height * scale + 0.5)), max(1, int(width * scale + 0.5))
+
+
+def predict_masks(decoder: modeling.MaskDecoder, image_embeddings: torch.Tensor, image_pe: torch.Tensor,
+                  sparse: torch.Tensor, dense: torch.Tensor, multimask: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``MaskDecoder.forward`` for one set of prompts, bit for bit, less its two copies per call of the
+    image embedding and its positional encoding (``repeat_interleave`` over a batch of one)."""
+    output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)[None]
+    tokens = torch.cat((output_tokens, sparse), dim=1)
+    src = image_embeddings + dense
+    batch, channels, height, width = src.shape
+    tokens_out, src = decoder.transformer(src, image_pe, tokens)
+    upscaled = decoder.output_upscaling(src.transpose(1, 2).view(batch, channels, height, width))
+    hyper_in = torch.stack([mlp(tokens_out[:, 1 + i, :]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)],
+                           dim=1)
+    batch, channels, height, width = upscaled.shape
+    masks = (hyper_in @ upscaled.view(batch, channels, height * width)).view(batch, -1, height, width)
+    scores = decoder.iou_prediction_head(tokens_out[:, 0, :])
+    chosen = slice(1, None) if multimask else slice(0, 1)
+    return masks[:, chosen], scores[:, chosen]

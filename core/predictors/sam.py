@@ -179,9 +179,8 @@ class SamPredictor:
         multimask = prompts.single_point and mask_input is None
         with runtime.inference(self.device, self.dtype):
             sparse, dense = self.model.prompt_encoder(points=points, boxes=box, masks=mask_input)
-            low_res, scores = self.model.mask_decoder(
-                image_embeddings=context.features, image_pe=self.dense_pe,
-                sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask)
+            low_res, scores = sam_networks.predict_masks(self.model.mask_decoder, context.features, self.dense_pe,
+                                                         sparse, dense, multimask)
             best = int(torch.argmax(scores[0])) if multimask else 0
         return low_res[:, best:best + 1].float()
 

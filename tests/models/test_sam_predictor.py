@@ -194,6 +194,22 @@ def test_correcting_an_existing_mask_keeps_the_rest_of_it(tiny_checkpoint, image
     assert np.array_equal(result.mask[90:140, 130:190], existing[90:140, 130:190])   # the untouched object survives
 
 
+@pytest.mark.parametrize("multimask", [True, False])
+def test_predict_masks_is_the_mask_decoder_bit_for_bit(tiny_checkpoint, image, multimask):
+    predictor = SamPredictor("sam-tiny", TINY, checkpoint=tiny_checkpoint)
+    context = predictor.context(image)
+    with torch.inference_mode():
+        mask = torch.randn(1, 1, 64, 64, generator=torch.Generator().manual_seed(1))
+        sparse, dense = predictor.model.prompt_encoder(
+            points=(torch.tensor([[[30.0, 40.0], [90.0, 20.0]]]), torch.tensor([[1, 0]])), boxes=None, masks=mask)
+        ours = sam_networks.predict_masks(predictor.model.mask_decoder, context.features, predictor.dense_pe,
+                                          sparse, dense, multimask)
+        theirs = predictor.model.mask_decoder(image_embeddings=context.features, image_pe=predictor.dense_pe,
+                                              sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+                                              multimask_output=multimask)
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
+
+
 def test_the_builder_matches_segment_anythings_official_vit_b():
     ours = sam_networks.build(sam_networks.OFFICIAL["vit_b"]).state_dict()
     official = build_sam.sam_model_registry["vit_b"](checkpoint=None).state_dict()
