@@ -5,7 +5,8 @@ network computes, up to float rounding (tests hold it to 1e-5), and leaves the n
 itself (its parameters, its state dict, what training and checkpoints see) untouched:
 
 * **BatchNorm folding**: every BatchNorm that reads a convolution's output directly is
-  folded into that convolution's weight and bias and becomes an ``nn.Identity``.
+  folded into that convolution's weight and bias, and leaves a sequence it was in (an
+  ``nn.Identity`` where a forward calls it by name).
 * **SegFormer's decode head reordered**: the head embeds ``c1..c4`` with a linear map
   each, upsamples ``c2..c4`` to ``c1``'s grid and mixes the concatenation with a 1x1
   convolution (``linear_fuse``, 4 x 256 -> 256 channels at stride 4: most of MiT-B0's
@@ -92,17 +93,17 @@ def fold_batchnorm(network: nn.Module) -> nn.Module:
             if isinstance(norm, nn.BatchNorm2d):
                 _fold(conv, norm)
                 setattr(module, norm_name, nn.Identity())
-        if isinstance(module, nn.Sequential):
-            for index in range(len(module) - 1):
+        if isinstance(module, nn.Sequential):      # folded BatchNorms leave the sequence (no call for nothing)
+            for index in reversed(range(len(module) - 1)):
                 conv, after = module[index], module[index + 1]
                 if not isinstance(conv, nn.Conv2d):
                     continue
                 if isinstance(after, nn.BatchNorm2d):
                     _fold(conv, after)
-                    module[index + 1] = nn.Identity()
+                    del module[index + 1]
                 elif isinstance(after, nn.Sequential) and len(after) and isinstance(after[0], nn.BatchNorm2d):
                     _fold(conv, after[0])      # OCR's ``Conv2d, Sequential(BatchNorm2d, ReLU)``
-                    after[0] = nn.Identity()
+                    del after[0]
     return network
 
 
