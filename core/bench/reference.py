@@ -40,7 +40,9 @@ The references:
 * ``focalclick-*``: the published ``FocalPredictor`` flow (ZoomIn, ResizeTrans, the full-
   image probability map, ``get_focus_cropv1``, the refiner) as rewritten in
   ``tests/models/focalclick_reference_flow.py``, which the test suite checks against the
-  published code's own outputs; it runs in this process on the same network. The
+  published code's own outputs; it runs in this process on the same network as the
+  published code runs it (``predictor.network``: NCHW, BatchNorm, separate heads), where
+  ours runs the preset's inference copy of it (``focalxl.models.folding``). The
   published package (``isegm``) is not installable, so this rewrite is the reference.
 
 ``--images DIR`` adds the bf16-against-fp32 IoU on every image of a folder (first clicks
