@@ -18,6 +18,12 @@
   disks of radius 5 of every click, the segmentor's feature and logits RoI-aligned to
   the focus box in the 256 frame; its logits go back to the focus box (corners aligned).
 
+Per click the work follows the crops, not the frame: rasters are sampled from the uint8
+image and the float map at their taps only (:func:`resize_corners`; the image's rasters are
+kept per session in :class:`ImageRasters`), the Focus Crop's component is a flood fill, and
+the network runs as its inference copy (:func:`focalxl.models.folding.for_inference`: the
+same function with BatchNorm folded, SegFormer's and HRNet's heads reordered, channels-last).
+
 The one documented difference: the published predictor zeroes every probability outside
 the Target Crop after each click; the engine keeps them (Progressive Merge and undo
 need what the user had there). Values it keeps are all at or below 0.49 from scratch, so
