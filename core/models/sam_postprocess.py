@@ -99,11 +99,11 @@ class Groups:
         return (int(np.searchsorted(self.start, first, side="right")) - 1,
                 int(np.searchsorted(self.start, last, side="right")) - 1)
 
-    def reduce(self, values: np.ndarray, axis: int, op) -> np.ndarray:
-        """``op`` over each run's support along ``axis``."""
-        out = np.take(values, self.low, axis=axis)
+    def all(self, bits: np.ndarray, axis: int) -> np.ndarray:
+        """Bitwise AND over each run's support along ``axis``."""
+        out = np.take(bits, self.low, axis=axis)
         for step in range(1, int((self.high - self.low).max()) + 1):
-            out = op(out, np.take(values, np.minimum(self.low + step, self.high), axis=axis))
+            out &= np.take(bits, np.minimum(self.low + step, self.high), axis=axis)
         return out
 
 
@@ -127,9 +127,9 @@ class MaskUpsampling:
     def classes(self, low_res: np.ndarray) -> np.ndarray:
         """``int8[row runs, column runs]``: 1 support all positive, -1 none positive, 0 mixed."""
         rows, cols = self.groups
-        lowest = cols.reduce(rows.reduce(low_res, 0, np.minimum), 1, np.minimum)
-        highest = cols.reduce(rows.reduce(low_res, 0, np.maximum), 1, np.maximum)
-        return (lowest > TINY).astype(np.int8) - (highest <= 0)
+        bits = (low_res > TINY).view(np.uint8) | ((low_res <= 0).view(np.uint8) << 1)
+        decided = cols.all(rows.all(bits, 0), 1)     # bit 0: all positive, bit 1: none positive
+        return (decided & 1).astype(np.int8) - (decided >> 1).astype(np.int8)
 
     def changed_box(self, before: np.ndarray, after: np.ndarray) -> Optional[Box]:
         """The pixels where the probabilities of ``before`` and ``after`` (classes) may differ, or
@@ -154,17 +154,18 @@ class MaskUpsampling:
         col_counts = np.diff(np.clip(cols.start[c0:c1 + 2], x0, x1))
         part = classes[r0:r1 + 1, c0:c1 + 1]
         expand = lambda cells: np.repeat(np.repeat(cells, col_counts, axis=1), row_counts, axis=0)
-        prob = expand((part == 1).astype(np.float32))
-        edge_cells = np.argwhere(part == 0)
-        edge_size = int((row_counts[edge_cells[:, 0]] * col_counts[edge_cells[:, 1]]).sum())
-        if edge_size * DENSE_EDGE > prob.size:      # an edge everywhere (a speckled mask): F.interpolate it all
-            logits = upscale(torch.from_numpy(low_res)[None, None], self.input_size, self.original_size,
-                             self.img_size)[0, 0, y0:y1, x0:x1]
+        edge = part == 0
+        if int(row_counts @ edge @ col_counts) * DENSE_EDGE > (y1 - y0) * (x1 - x0):   # edge all over: upsample all
+            decided = np.array([-np.inf, 0.0, np.inf], dtype=np.float32)[part + 1]   # +-inf where decided, else 0
             with torch.inference_mode():
-                edge_prob = torch.sigmoid(torch.where(logits > 0, logits, logits.clamp(max=-SIGN_MARGIN)))
-            np.copyto(prob, edge_prob.numpy(), where=expand(part == 0))
-            return prob
-        ys, xs = _cells_pixels(edge_cells, rows.start[r0:r1 + 2].clip(y0, y1), cols.start[c0:c1 + 2].clip(x0, x1))
+                logits = upscale(torch.from_numpy(low_res)[None, None], self.input_size, self.original_size,
+                                 self.img_size)[0, 0, y0:y1, x0:x1]
+                logits.sub_((logits <= 0).float(), alpha=SIGN_MARGIN)
+                logits.add_(torch.from_numpy(expand(decided))).sigmoid_()
+            return np.ascontiguousarray(logits.numpy())
+        prob = expand((part == 1).astype(np.float32))
+        ys, xs = _cells_pixels(np.argwhere(edge), rows.start[r0:r1 + 2].clip(y0, y1),
+                               cols.start[c0:c1 + 2].clip(x0, x1))
         if ys.size:
             logits, positive = self.edge(low_res, ys, xs)
             pushed = np.where(positive, logits, np.minimum(logits, -SIGN_MARGIN))
