@@ -181,11 +181,13 @@ class MaskUpsampling:
         rows, cols = self.second
         top, left, window = self.first_step(low_res, (int(rows.index0[ys.min()]), int(rows.index1[ys.max()])),
                                             (int(cols.index0[xs.min()]), int(cols.index1[xs.max()])))
-        corners = [window[r[ys] - top, c[xs] - left] for r in (rows.index0, rows.index1)
-                   for c in (cols.index0, cols.index1)]
+        flat, stride = window.ravel(), window.shape[1]
+        row_at = [(r[ys] - top) * stride for r in (rows.index0, rows.index1)]
+        col_at = [c[xs] - left for c in (cols.index0, cols.index1)]
+        corners = [flat.take(r + c) for r in row_at for c in col_at]
         wy0, wy1, wx0, wx1 = rows.weight0[ys], rows.weight1[ys], cols.weight0[xs], cols.weight1[xs]
-        value = ((corners[0] * np.float64(wx0) + corners[1] * np.float64(wx1)) * wy0
-                 + (corners[2] * np.float64(wx0) + corners[3] * np.float64(wx1)) * wy1)
+        x0, x1 = wx0.astype(np.float64), wx1.astype(np.float64)
+        value = (corners[0] * x0 + corners[1] * x1) * wy0 + (corners[2] * x0 + corners[3] * x1) * wy1
         positive = value > 0
         close = np.flatnonzero(np.abs(value) <= ROUNDING * float(np.abs(low_res).max()))
         if close.size:
