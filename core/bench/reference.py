@@ -192,8 +192,37 @@ def _flow_module():
     return module
 
 
+class NetworkClock:
+    """CPU time spent inside a FocalClick network's ``segment`` and ``refine`` while ``on``."""
+
+    def __init__(self, *networks):
+        self.on, self.ms = False, 0.0
+        for network in networks:
+            for name in ("segment", "refine"):
+                setattr(network, name, self._timed(getattr(network, name)))
+
+    def _timed(self, method):
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.ms += (time.process_time() - start) * 1000.0 if self.on else 0.0
+        return timed
+
+    def spent(self, call) -> Tuple[Tuple[float, float], float, object]:
+        """``(_timed(call)'s times, network CPU ms, value)``."""
+        self.on, self.ms = True, 0.0
+        try:
+            times, value = _timed(call)
+        finally:
+            self.on = False
+        return times, self.ms, value
+
+
 def measure_focalclick(preset: str, width: int, height: int, repeats: int, threads: int) -> Dict:
     import focalxl
+    from ..models.folding import for_inference
     from .latency import photo
 
     flow_module = _flow_module()
@@ -204,7 +233,9 @@ def measure_focalclick(preset: str, width: int, height: int, repeats: int, threa
     flow_module.ReferenceFlow(net, image).add([(int(script[0].y), int(script[0].x), True)])   # warm-up, untimed
     for segmenter in ours.values():
         segmenter.new_session(image).add(script[0])
+    clock = NetworkClock(net, for_inference(net))     # the plain network (the reference's) and our inference copy
     rows = {"reference": [], "fp32": [], "bf16": []}
+    network_ms: Dict[str, List[float]] = {"reference": [], "fp32": []}
     ious: List[float] = []
     largest = 0.0
     for _ in range(repeats):
@@ -212,22 +243,26 @@ def measure_focalclick(preset: str, width: int, height: int, repeats: int, threa
         sessions = {precision: segmenter.new_session(image) for precision, segmenter in ours.items()}
         times = {name: [] for name in rows}
         so_far = []
-        for click in script:
+        for index, click in enumerate(script):
             so_far.append((int(click.y), int(click.x), click.positive))
-            ms, published = _timed(lambda: flow.add(so_far))
+            ms, in_network, published = clock.spent(lambda: flow.add(so_far))
             times["reference"].append(ms)
+            if index:
+                network_ms["reference"].append(in_network)
             masks = {}
             for precision, session in sessions.items():
-                ms, result = _timed(lambda: session.add(click))
+                ms, in_network, result = clock.spent(lambda: session.add(click))
                 times[precision].append(ms)
                 masks[precision] = result.mask
                 if precision == "fp32":
+                    if index:
+                        network_ms["fp32"].append(in_network)
                     region = flow.written()
                     largest = max(largest, float(np.abs(result.alpha[region] - published[region]).max()))
             ious.append(iou(masks["bf16"], masks["fp32"]))
         for name in rows:
             rows[name].append(times[name])
-    return {"rows": rows, "ious": ious, "largest_difference": largest}
+    return {"rows": rows, "ious": ious, "largest_difference": largest, "network_ms": network_ms}
 
 
 def agreement_on_images(preset: str, folder: str, threads: int, limit: int = 10) -> List[float]:
@@ -266,6 +301,12 @@ def summary(preset: str, size: str, measured: Dict) -> List[str]:
     if "differing_pixels" in measured:
         lines.append(f"{preset:28s} {size:>9s} pixels differing from SamPredictor's masks, all clicks: "
                      f"{measured['differing_pixels']}")
+    if "network_ms" in measured:
+        ours, theirs = (statistics.median(measured["network_ms"][name]) for name in ("fp32", "reference"))
+        cached = {name: statistics.median(sample[1] for run in measured["rows"][name] for sample in run[1:])
+                  for name in ("fp32", "reference")}
+        lines.append(f"{preset:28s} {size:>9s} of a cached click, in the network (CPU ms, medians): ours "
+                     f"{ours:.1f} of {cached['fp32']:.1f}, reference {theirs:.1f} of {cached['reference']:.1f}")
     if "largest_difference" in measured:
         lines.append(f"{preset:28s} {size:>9s} largest |probability - published flow's| where it writes: "
                      f"{measured['largest_difference']:.1e}")
