@@ -145,7 +145,7 @@ class FocalClickPredictor:
         x0, y0, x1, y1 = crop.box
         image = _rasters(inputs.context, inputs.full_image).get(crop)
         prev = resize_corners(inputs.full_prob[y0:y1, x0:x1], crop.height, crop.width,
-                              _kept(crop.box, inputs.prev_target, inputs.full_prob.shape))
+                              _kept(crop.box, inputs.prev_target))
         prior = _prior(prev, inputs.bimaps)
         clicks = self._clicks(inputs.history, crop, self.click_radius, inputs.bimaps)
         with runtime.inference(self.device, self.dtype):
@@ -250,18 +250,19 @@ def resize_corners(array: np.ndarray, height: int, width: int, kept: Optional[Bo
     rows0, rows1, row_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[0], height))
     cols0, cols1, col_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[1], width))
     extra = array.shape[2:]
+    ones = (1,) * len(extra)
     source = torch.from_numpy(array)
     # lerp is several times faster with a weight of the output's shape than with a broadcast one
-    wx = col_weight.view(1, -1, *(1,) * len(extra)).expand(height, width, *extra).contiguous()
+    wx = col_weight.view(1, -1, *ones).expand(height, width, *extra).contiguous()
 
     def across(rows: torch.Tensor) -> torch.Tensor:
         chosen = source.index_select(0, rows)
         left, right = chosen.index_select(1, cols0).float(), chosen.index_select(1, cols1).float()
         if kept is not None:
             kx0, ky0, kx1, ky1 = kept
-            row_in = ((rows >= ky0) & (rows < ky1)).view(-1, 1, *(1,) * len(extra))
-            left = left * (row_in & ((cols0 >= kx0) & (cols0 < kx1)).view(1, -1, *(1,) * len(extra)))
-            right = right * (row_in & ((cols1 >= kx0) & (cols1 < kx1)).view(1, -1, *(1,) * len(extra)))
+            row_in = ((rows >= ky0) & (rows < ky1)).view(-1, 1, *ones)
+            left = left * (row_in & ((cols0 >= kx0) & (cols0 < kx1)).view(1, -1, *ones))
+            right = right * (row_in & ((cols1 >= kx0) & (cols1 < kx1)).view(1, -1, *ones))
         return torch.lerp(left, right, wx).view(height, -1)
 
     return torch.lerp(across(rows0), across(rows1), row_weight.view(-1, 1)).view(height, width, *extra).numpy()
@@ -378,7 +379,7 @@ def _union(a: Optional[Box], b: Box) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def _kept(box: Box, prev_target: Optional[Crop], shape: Tuple[int, int]) -> Optional[Box]:
+def _kept(box: Box, prev_target: Optional[Crop]) -> Optional[Box]:
     """Where the previous probabilities over ``box`` are kept, in ``box``'s pixels: the published
     predictor has zeroed them outside the previous Target Crop. ``None``: kept everywhere."""
     if prev_target is None:
