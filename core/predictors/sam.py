@@ -64,7 +64,7 @@ class SamContext:
     features: torch.Tensor
     original_size: Tuple[int, int]
     input_size: Tuple[int, int]
-    upsampling: MaskUpsampling
+    upsampling: Optional[MaskUpsampling] = None    # SAM's mask from its low-res logits (None: SAM 2's own way)
     predictions: "OrderedDict[int, torch.Tensor]" = field(default_factory=OrderedDict)
 
     @property

@@ -13,7 +13,8 @@ notebook does.
 What differs from SAM is SAM 2's geometry, as ``SAM2ImagePredictor`` has it: the image
 is squashed to a 1024x1024 square (no padding), prompts are scaled by 1024 / width
 and 1024 / height in float32, a box goes in as two corner points ahead of the clicks,
-and the low-resolution logits fed back are clamped to [-32, 32].
+and the low-resolution logits fed back are clamped to [-32, 32]. The mask is one
+``F.interpolate`` of the logits to the image size, thresholded at 0, over the whole image.
 """
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ import torch
 from .. import runtime
 from ..models import sam2 as sam2_networks
 from ..models import sam_prompts
+from .base import ObjectInput, ObjectPrediction
 from .sam import SamContext, SamPredictor
 
 LOW_RES_LIMIT = 32.0     # SAM2ImagePredictor clamps the logits it hands back for the next call
+SIGN_MARGIN = 1e-3       # SAM 2's "logit > 0" survives the engine's "sigmoid >= 0.5" in float32
 # Presets whose bf16 masks agree with their fp32 ones (mask IoU >= 0.99 on every click of
 # ``python -m focalxl.bench.reference``): none; tiny and small fall to 0.984 and 0.980 on
 # Berkeley photos, base-plus and large to 0.989 and 0.987 on the bench photo. So
@@ -75,6 +78,17 @@ class Sam2Predictor(SamPredictor):
         return Sam2Context(features=embedding, original_size=(height, width), input_size=(side, side),
                            high_res=high_res)
 
+    def predict_object(self, inputs: ObjectInput) -> ObjectPrediction:
+        context: Sam2Context = inputs.context
+        prompts = sam_prompts.from_history(inputs.history)
+        mask_input = self._mask_input(prompts, inputs, context)
+        low_res, logits = self._decode(prompts, mask_input, context)
+        prob = probabilities(logits).numpy()
+        if inputs.state_after is not None:
+            context.remember(inputs.state_after, low_res)
+        x0, y0, x1, y1 = inputs.crop.box
+        return ObjectPrediction(None, prob=prob[y0:y1, x0:x1])
+
     def _as_prompt(self, prob: np.ndarray, context: SamContext, low_res: int) -> torch.Tensor:
         logits = sam_prompts.mask_prompt(prob, context.input_size, self.model.image_size, low_res)
         return torch.as_tensor(logits, device=self.device)[None]
@@ -107,6 +121,13 @@ class Sam2Predictor(SamPredictor):
         scaled[..., 0] = scaled[..., 0] / width
         scaled[..., 1] = scaled[..., 1] / height
         return scaled * self.model.image_size
+
+
+def probabilities(logits: torch.Tensor) -> torch.Tensor:
+    """``sigmoid(logits)``, ``>= 0.5`` exactly where the mask ``logits > 0`` is (tiny negative
+    logits would round to 0.5 in float32, so non-positive ones are pushed below ``-SIGN_MARGIN``)."""
+    with torch.inference_mode():
+        return torch.sigmoid(torch.where(logits > 0, logits, logits.clamp(max=-SIGN_MARGIN)))
 
 
 def _build(config: sam2_networks.Sam2Config, checkpoint: Optional[str], device: torch.device) -> sam2_networks.Sam2Image:
