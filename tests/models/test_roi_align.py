@@ -104,3 +104,10 @@ def test_bad_shapes_are_refused_with_the_field_named():
         roi_align(torch.zeros(1, 1, 4, 4), torch.zeros(2, 4), (2, 2))
     with pytest.raises(ValueError, match="features"):
         roi_align(torch.zeros(1, 4, 4), torch.zeros(2, 5), (2, 2))
+
+
+@pytest.mark.parametrize("box", [(0, 0.0, 0.0, 12.0, 10.0), (0, 2.5, 1.25, 9.0, 7.5), (0, -1.5, 3.0, 13.5, 11.0)])
+def test_regions_no_larger_than_the_output_grid_take_one_sample_per_bin_as_the_reference_does(box):
+    features = np.random.default_rng(3).normal(size=(1, 3, 10, 12)).astype(np.float32)
+    _compare(features, [box], (10, 12), 1.0, -1, aligned=True)         # FocalClick's Refiner: one sample per bin
+    _compare(features, [box], (5, 6), 0.5, -1, aligned=True)           # its feature, at stride 2
