@@ -158,6 +158,50 @@ def test_undo_returns_to_the_prediction_it_came_from(reference_predictor_class, 
     assert np.array_equal(mine, theirs[-1])
 
 
+def test_the_session_map_is_the_whole_image_prediction_though_clicks_write_only_a_box(tiny_checkpoint, image,
+                                                                                     monkeypatch):
+    """Each click rewrites only the box where its prediction can differ from the map's; after every
+    click and undo the map equals the whole-image probabilities of the prediction it came from, and
+    the mask ``postprocess_masks(logits) > 0``. The decoder is scripted: blobs that appear one by one."""
+    predictor = SamPredictor("sam-tiny", TINY, checkpoint=tiny_checkpoint)
+    ys, xs = np.mgrid[0:64, 0:64]
+    blobs = [(20, 30, 8.0), (40, 12, 5.0), (10, 50, 4.0), (20, 30, 11.0)]
+    fields = [np.max([r - np.hypot(ys - y, xs - x) for y, x, r in blobs[:n]], axis=0).astype(np.float32)
+              for n in range(1, len(blobs) + 1)]
+    script = iter(torch.from_numpy(field)[None, None] for field in fields)
+    monkeypatch.setattr(predictor, "_decode", lambda *args: next(script))
+    boxes = []
+    predict_object = predictor.predict_object
+
+    def recording(inputs):
+        prediction = predict_object(inputs)
+        boxes.append(prediction.box)
+        return prediction
+
+    monkeypatch.setattr(predictor, "predict_object", recording)
+    session = focalxl.Segmenter(predictor).new_session(image)
+    height, width = image.shape[:2]
+
+    def check():
+        context = session.context
+        low_res = context.recall(session._state)
+        logits = low_res[0, 0].numpy()
+        expected = context.upsampling.probabilities(logits, context.upsampling.classes(logits), (0, 0, width, height))
+        result = session.result()
+        assert np.array_equal(result.alpha, expected)
+        assert np.array_equal(result.mask, (upscale(low_res, context.input_size, (height, width), 256) > 0)[0, 0])
+
+    for click in (focalxl.Click(120.0, 80.0), focalxl.Click(50.0, 140.0), focalxl.Click(190.0, 40.0),
+                  focalxl.Click(120.0, 80.0)):
+        session.add(click)
+        check()
+    assert all((box[2] - box[0]) * (box[3] - box[1]) < width * height for box in boxes[1:])
+    session.undo()
+    check()
+    session.undo()
+    check()
+
+
 def test_the_image_encoder_runs_once_per_image(tiny_checkpoint, image):
     predictor = SamPredictor("sam-tiny", TINY, checkpoint=tiny_checkpoint)
     calls = []
