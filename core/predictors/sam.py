@@ -25,7 +25,9 @@ How SAM fits the FocalClick loop, and why:
   (``ObjectInput.state_after``), so finding them costs nothing per pixel.
 * **Per click, work in proportion to what changes**: the decoder, then values only along
   the mask's edge, and the session rewrites only the box where the new prediction can differ
-  from the one its map came from (``ObjectPrediction.box``); nothing per pixel of the frame.
+  from the one its map came from (``ObjectPrediction.box``); no hashing, conversion or copy
+  of the frame outside that box (a speckled mask, as random weights give, has edges all over
+  and its box is the frame).
   One click and nothing else asks SAM for three masks and keeps the best-scored one;
   anything more asks for one (SAM's guidance for ambiguous and unambiguous prompts).
 """
