@@ -117,7 +117,7 @@ class Session:
             target = self.target_box(interaction)
             x0, y0, x1, y1 = target
             state = next(_MAP_NAMES)
-            verbatim = self.predictor.detail_size is None and not self._merging(len(history))
+            verbatim = self.predictor.detail_size is None and not self._merging(len(history), interaction)
             coarse, object_crop, object_features = self._predict_object(history, target, state if verbatim else None)
             touch = footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0))
             if self.predictor.detail_size is None:      # no Detail-Net (SAM): the object prediction is final
@@ -213,8 +213,11 @@ class Session:
         alpha[ly0:ly1, lx0:lx1] = refined
         return alpha
 
-    def _merging(self, count: int) -> bool:
-        return self.started_from_mask or count > self.config.merge_after
+    def _merging(self, count: int, interaction: Interaction) -> bool:
+        """Progressive Merge from an existing mask, after ``merge_after`` interactions, and for presets whose
+        corrections are local (``local_corrections``) from the second click or scribble on."""
+        local = getattr(self.predictor, "local_corrections", False) and interaction.kind in ("click", "scribble")
+        return self.started_from_mask or count > self.config.merge_after or (local and count > 1)
 
     def _commit(self, interaction: Interaction, target: crops.Crop, alpha: np.ndarray, touch: np.ndarray,
                 count: int, state: int) -> None:
@@ -223,7 +226,7 @@ class Session:
         old_alpha = self._alpha[y0:y1, x0:x1]
         old_mask = self._mask[y0:y1, x0:x1]
         proposed = alpha >= 0.5
-        if self._merging(count):
+        if self._merging(count, interaction):
             update = progressive_merge(old_mask, proposed, touch, interaction.positive)
             new_alpha = np.where(update, alpha, old_alpha)
             new_mask = np.where(update, interaction.positive, old_mask)

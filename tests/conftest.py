@@ -90,8 +90,9 @@ def segmenter() -> focalxl.Segmenter:
 
 @pytest.fixture(scope="session")
 def fast_segmenter() -> focalxl.Segmenter:
-    """The classical predictor on small rasters: for engine invariants, not quality."""
-    return focalxl.load("classical", input_size=128, detail_size=128)
+    """The classical predictor on small rasters, re-predicting its Target Crop on every click (no local
+    corrections): for engine invariants, not quality."""
+    return focalxl.load("classical", input_size=128, detail_size=128, local_corrections=False)
 
 
 @pytest.fixture(scope="session")

@@ -342,6 +342,14 @@ def test_from_scratch_an_early_click_re_predicts_its_target_crop_without_merging
     assert not np.array_equal(helpers.bits(before.alpha), helpers.bits(after.alpha))
 
 
+def test_a_preset_with_local_corrections_merges_from_the_second_click(scene, helpers):
+    session = focalxl.load("classical", input_size=128, detail_size=128).new_session(scene.image)
+    session.add(Click(scene.cx, scene.cy))
+    before = session.result()
+    after = session.add(Click(10, 150, positive=False))        # nothing of the mask there
+    assert_same(before, after, helpers)
+
+
 def test_from_scratch_progressive_merge_starts_with_the_eleventh_interaction(fast_segmenter, scene, helpers):
     session = fast_segmenter.new_session(scene.image)
     for click in _ten_interactions(scene):

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..bimap import BiMap
 from ..crops import Crop
+from ..interactions import Click, Scribble
 from ..merge import touched_components
 from ..segmenter import register
 from .base import LOGIT_LIMIT, DetailInput, ObjectInput, ObjectPrediction
@@ -50,12 +51,12 @@ class ClassicalPredictor:
     target_min_fraction = 0.6   # colour models need context: never zoom on less than 60 % of the image
 
     def __init__(self, input_size: int = 400, detail_size: int = 256, click_radius: float = 5.0,
-                 iterations: int = 4, detail_iterations: int = 3, first_size: int = 96, box_size: int = 300, box_min_fill: float = 0.1, first_iterations: int = 3,
+                 iterations: int = 4, detail_iterations: int = 3, first_size: int = 96, box_size: int = 300, correction_size: int = 160, box_min_fill: float = 0.1, first_iterations: int = 3,
                  first_windows: Sequence[float] = (0.035, 0.06, 0.1, 0.16, 0.26, 0.42, 0.7),
                  similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.5,
                  guided_radius: int = 3, guided_eps: float = 1e-3, mask_band: float = 0.06,
                  mask_band_limit: float = 0.24, mask_saturation: float = 0.2, mask_detail_band: float = 0.02,
-                 thin_keep: float = 0.5):
+                 thin_keep: float = 0.5, local_corrections: bool = True):
         self.input_size = input_size
         self.detail_size = detail_size
         self.click_radius = click_radius
@@ -65,6 +66,7 @@ class ClassicalPredictor:
         self.first_size = first_size
         self.first_iterations = first_iterations
         self.box_size = box_size
+        self.correction_size = correction_size    # local corrections' GrabCut window, longest side
         self.box_min_fill = box_min_fill      # a box cut keeping less of the box has collapsed
         self.similar_radius = similar_radius
         self.similar_tolerance = similar_tolerance
@@ -76,6 +78,7 @@ class ClassicalPredictor:
         self.mask_saturation = mask_saturation  # fraction of a band edge the cut may reach before the band doubles
         self.mask_detail_band = mask_detail_band    # its detail stage: fraction of the focus raster's side
         self.thin_keep = thin_keep              # coarse mask: depth fraction kept as foreground in thin parts
+        self.local_corrections = local_corrections  # later clicks change only what they touch: the session merges them
 
     def context(self, image: np.ndarray) -> None:
         return None
@@ -88,6 +91,8 @@ class ClassicalPredictor:
             foreground = self._first_click(inputs.image, labels, pos)
         elif prev.any() and any(kind in inputs.latest for kind in _LOCAL_KINDS):
             kind, latest = next(iter(inputs.latest.items()))
+            if _adds(inputs.history) and "box" in inputs.bimaps:     # the box leaves room for what the click adds
+                labels = _prompt_labels({k: v for k, v in inputs.bimaps.items() if k != "box"}, prev)
             foreground = self._local_correction(inputs.image, labels, prev, latest, at_centre=kind == "click")
         elif "mask" in inputs.latest:
             foreground, band = self._coarse_mask(inputs.image, inputs.latest["mask"].positive)
@@ -116,7 +121,7 @@ class ClassicalPredictor:
             labels[prompt == _BG] = _BG
         else:
             labels = _band_labels(coarse, band=max(3, round(0.04 * max(coarse.shape))))
-        if "box" in inputs.bimaps:
+        if "box" in inputs.bimaps and not _adds(inputs.history):
             labels[~inputs.bimaps["box"].positive] = _BG
         labels[pos] = _FG
         labels[neg] = _BG
@@ -125,6 +130,7 @@ class ClassicalPredictor:
             foreground = coarse
         alpha = _guided_filter(inputs.image, foreground.astype(np.float32), self.guided_radius, self.guided_eps)
         alpha = _feathered(alpha, inputs.coarse_prob, inputs.crop, inputs.object_crop)
+        alpha = _in_direction(alpha, inputs)
         alpha[pos] = 1.0
         alpha[neg] = 0.0
         return np.clip(alpha, 0.0, 1.0)
@@ -193,7 +199,7 @@ class ClassicalPredictor:
         labels[disk] = _FG if positive else _BG
         labels[latest.positive] = _FG
         labels[latest.negative] = _BG
-        return _grabcut_in_window(image, labels, prev, touch, box, self.iterations)
+        return _grabcut_in_window(image, labels, prev, touch, box, self.iterations, positive, self.correction_size)
 
 
 def _reduced(image: np.ndarray, labels: np.ndarray, max_side: int):
@@ -207,7 +213,9 @@ def _reduced(image: np.ndarray, labels: np.ndarray, max_side: int):
         small_labels[cv2.resize((labels == hard).view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0] = hard
 
     def restore(mask: np.ndarray) -> np.ndarray:
-        return cv2.resize(mask.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+        if scale == 1.0:
+            return mask
+        return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR) >= 0.5
 
     return small_image, small_labels, restore
 
@@ -318,16 +326,24 @@ def _thin_strand(prev: np.ndarray, touch: np.ndarray, depth: float) -> Optional[
 
 
 def _grabcut_in_window(image: np.ndarray, labels: np.ndarray, prev: np.ndarray, touch: np.ndarray,
-                       box: Tuple[int, int, int, int], iterations: int) -> np.ndarray:
-    """GrabCut inside ``box`` with its rim held at ``prev``; keep the change the interaction touches."""
+                       box: Tuple[int, int, int, int], iterations: int, positive: bool, max_side: int) -> np.ndarray:
+    """GrabCut inside ``box`` (shrunk to ``max_side``) with its rim held at ``prev``.
+
+    Only the change the interaction touches is kept, and only in its direction: a
+    positive interaction adds, a negative one removes. The shrink bounds the cost:
+    GrabCut's max-flow can take seconds on a few hundred thousand low-contrast pixels.
+    """
     y0, x0, y1, x1 = box
     window = labels[y0:y1, x0:x1].copy()
     held = _rim(box, labels.shape)[y0:y1, x0:x1] & _probable(window)
     window[held] = np.where(prev[y0:y1, x0:x1][held], _FG, _BG)
+    small_image, small_labels, restore = _reduced(image[y0:y1, x0:x1], window, max_side)
     proposal = prev.copy()
-    proposal[y0:y1, x0:x1] = _grabcut(np.ascontiguousarray(image[y0:y1, x0:x1]), window, iterations)
-    changed = touched_components(proposal ^ prev, touch)
-    return np.where(changed, proposal, prev)
+    proposal[y0:y1, x0:x1] = restore(_grabcut(small_image, small_labels, iterations)) | (window == _FG)
+    proposal[y0:y1, x0:x1] &= window != _BG
+    change = proposal & ~prev if positive else prev & ~proposal
+    changed = touched_components(change, touch)
+    return prev | changed if positive else prev & ~changed
 
 
 def _band_labels(mask: np.ndarray, band: int) -> np.ndarray:
@@ -360,6 +376,19 @@ def _grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarr
     cv2.grabCut(np.ascontiguousarray(image), work, None, np.zeros((1, 65)), np.zeros((1, 65)), iterations,
                 cv2.GC_INIT_WITH_MASK)
     return (work == _FG) | (work == _PR_FG)
+
+
+def _adds(history: Sequence[object]) -> bool:
+    """Whether the newest interaction is a positive click or scribble (it may add outside a box)."""
+    return bool(history) and isinstance(history[-1], (Click, Scribble)) and history[-1].positive
+
+
+def _in_direction(alpha: np.ndarray, inputs: DetailInput) -> np.ndarray:
+    """A later click or scribble only adds (positive) or only removes (negative) from the previous matte."""
+    latest = inputs.history[-1] if inputs.history else None
+    if not isinstance(latest, (Click, Scribble)) or inputs.prev_prob is None or not (inputs.prev_prob >= 0.5).any():
+        return alpha
+    return np.maximum(alpha, inputs.prev_prob) if latest.positive else np.minimum(alpha, inputs.prev_prob)
 
 
 def _feathered(alpha: np.ndarray, coarse: np.ndarray, focus: Crop, target: Optional[Crop],
