@@ -235,11 +235,23 @@ class Session:
         changed = crops.mask_bbox((new_alpha != old_alpha) | (new_mask != old_mask)) or (0, 0, 0, 0)
         cx0, cy0, cx1, cy1 = changed
         box = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
+        if box == (0, 0, self.shape[1], self.shape[0]) and _adoptable(new_alpha, self._alpha) \
+                and _adoptable(new_mask, self._mask):     # all changed: swap the maps in, keep the old ones for undo
+            self._steps.append(_Step(interaction, box, target, self._alpha, self._mask, self._state))
+            self._alpha, self._mask, self._state = new_alpha, new_mask, state
+            return
         self._steps.append(_Step(interaction, box, target, old_alpha[cy0:cy1, cx0:cx1].copy(),
                                  old_mask[cy0:cy1, cx0:cx1].copy(), self._state))
         self._state = state
         old_alpha[cy0:cy1, cx0:cx1] = new_alpha[cy0:cy1, cx0:cx1]
         old_mask[cy0:cy1, cx0:cx1] = new_mask[cy0:cy1, cx0:cx1]
+
+
+def _adoptable(new: np.ndarray, old: np.ndarray) -> bool:
+    """Whether ``new`` can replace the session map ``old`` as it is: same shape and type, its own
+    writable C-ordered memory."""
+    return (new.shape == old.shape and new.dtype == old.dtype and new.flags.c_contiguous and new.flags.writeable
+            and not np.may_share_memory(new, old))
 
 
 def _raster(box: crops.Box, size: Optional[int], square: bool = False) -> crops.Crop:
