@@ -97,3 +97,15 @@ def test_resizing_with_a_kept_box_equals_resizing_the_map_zeroed_outside_it(shap
     np.testing.assert_allclose(resize_corners(window, 256, 256, kept), expected[0, 0].numpy(), rtol=0, atol=1e-6)
     np.testing.assert_array_equal(resize_corners(window, 256, 256, (-4, -4, 10**6, 10**6)),
                                   resize_corners(window, 256, 256))
+
+
+def test_the_frozen_traces_equal_the_eager_copy_for_each_input_size_they_are_kept_for():
+    twin = inference_copy(_trained_looking(ARCHITECTURES["tiny-hrnet-s2"]))
+    for size in (64, 96, 64):
+        image, prev, clicks = _inputs(size)
+        eager = [x.detach() for x in twin.segment(image, prev, clicks)]     # with autograd: run eagerly
+        with torch.inference_mode():
+            frozen = twin.segment(image, prev, clicks)
+        for ours, theirs in zip(frozen, eager):
+            torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
+    assert len(twin.__dict__["_frozen_traces"]) == 2
