@@ -205,7 +205,7 @@ class Session:
                              prev_prob=crop.take(self._alpha) if rasters else None, context=self.context,
                              object_crop=object_crop, object_features=object_features, full_image=self.image,
                              history=tuple(history))
-        refined = crop.give_back(np.clip(np.asarray(self.predictor.refine(inputs), dtype=np.float32), 0.0, 1.0))
+        refined = crop.give_back(_unit_interval(np.asarray(self.predictor.refine(inputs), dtype=np.float32)))
         lx0, ly0, lx1, ly1 = local.box
         if (lx0, ly0, lx1, ly1) == (0, 0, coarse.shape[1], coarse.shape[0]):    # the focus is the whole target
             return refined
@@ -269,6 +269,13 @@ def _bimaps(history: List[Interaction], crop: crops.Crop, click_radius: float) -
     for interaction in history:
         kinds.setdefault(interaction.kind, []).append(interaction)
     return {kind: BiMap.render(items, crop, click_radius) for kind, items in kinds.items()}
+
+
+def _unit_interval(values: np.ndarray) -> np.ndarray:
+    """``values`` clipped to [0, 1]; as they are, without a copy, where they already lie in it (sigmoids)."""
+    if values.size and values.min() >= 0.0 and values.max() <= 1.0:
+        return values
+    return np.clip(values, 0.0, 1.0)
 
 
 def _result(mask: np.ndarray, alpha: np.ndarray) -> Result:

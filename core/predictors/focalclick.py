@@ -83,6 +83,7 @@ class SegmentorOutput:
 
     feature: torch.Tensor    # [1, C, 64, 64] (32 x 32 for s1)
     logits: torch.Tensor     # [1, 1, 256, 256]
+    network: FocalClick      # the inference copy that computed them, which refines them too
 
 
 class FocalClickPredictor:
@@ -148,12 +149,12 @@ class FocalClickPredictor:
                               _kept(crop.box, inputs.prev_target))
         prior = _prior(prev, inputs.bimaps)
         clicks = self._clicks(inputs.history, crop, self.click_radius, inputs.bimaps)
+        network = for_inference(self.network)
         with runtime.inference(self.device, self.dtype):
-            logits, feature = for_inference(self.network).segment(self._image(image), self._tensor(prior[None]),
-                                                                  clicks)
+            logits, feature = network.segment(self._image(image), self._tensor(prior[None]), clicks)
             logits = logits.float()
             prob = F.interpolate(torch.sigmoid(logits), (y1 - y0, x1 - x0), mode="bilinear", align_corners=True)
-        return ObjectPrediction(None, SegmentorOutput(feature, logits), prob=prob[0, 0].cpu().numpy())
+        return ObjectPrediction(None, SegmentorOutput(feature, logits, network), prob=prob[0, 0].cpu().numpy())
 
     def refine(self, inputs: DetailInput) -> np.ndarray:
         """The refined probabilities over the Focus Crop's box, at image resolution."""
@@ -166,8 +167,7 @@ class FocalClickPredictor:
         clicks = self._clicks(inputs.history, crop, float(REFINE_RADIUS), inputs.bimaps)
         box = focus_in_target(crop, inputs.object_crop)
         with runtime.inference(self.device, self.dtype):
-            refined, _ = for_inference(self.network).refine(self._image(image), clicks, stage.feature, stage.logits,
-                                                            box)
+            refined, _ = stage.network.refine(self._image(image), clicks, stage.feature, stage.logits, box)
             refined = F.interpolate(refined.float(), (y1 - y0, x1 - x0), mode="bilinear", align_corners=True)
             return refined.sigmoid_()[0, 0].cpu().numpy()
 
