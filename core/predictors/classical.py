@@ -56,7 +56,8 @@ class ClassicalPredictor:
                  similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.5,
                  guided_radius: int = 3, guided_eps: float = 1e-3, mask_band: float = 0.06,
                  mask_band_limit: float = 0.24, mask_saturation: float = 0.2, mask_detail_band: float = 0.02,
-                 thin_keep: float = 0.5, local_corrections: bool = True):
+                 thin_keep: float = 0.5, sure_share: float = 0.5, leak_share: float = 0.1,
+                 local_corrections: bool = True):
         self.input_size = input_size
         self.detail_size = detail_size
         self.click_radius = click_radius
@@ -78,6 +79,8 @@ class ClassicalPredictor:
         self.mask_saturation = mask_saturation  # fraction of a band edge the cut may reach before the band doubles
         self.mask_detail_band = mask_detail_band    # its detail stage: fraction of the focus raster's side
         self.thin_keep = thin_keep              # coarse mask: depth fraction kept as foreground in thin parts
+        self.sure_share = sure_share    # correction: the share of the disk to the boundary taken as surely wrong
+        self.leak_share = leak_share    # correction: a change covering more of its window's rim has leaked
         self.local_corrections = local_corrections  # later clicks change only what they touch: the session merges them
 
     def context(self, image: np.ndarray) -> None:
@@ -186,8 +189,8 @@ class ClassicalPredictor:
         anchor = (np.array([round(ys.mean())]), np.array([round(xs.mean())])) if at_centre else (ys, xs)
         y, x, depth = _deepest(~prev if positive else prev, *anchor)
         labels = labels.copy()
-        _mark_similar(labels, image, (y, x), positive, round(self.similar_radius * max(labels.shape)),
-                      self.similar_tolerance)
+        similar = _mark_similar(labels, image, (y, x), positive, round(self.similar_radius * max(labels.shape)),
+                                self.similar_tolerance)
         box = _window(y, x, max(16.0, self.window_scale * depth), max(16.0, self.window_scale * depth), labels.shape)
         box = _cover(box, ys, xs, labels.shape)
         if not positive and depth > 0:
@@ -196,9 +199,20 @@ class ClassicalPredictor:
                 labels[strand & _probable(labels)] = _PR_BG
                 box = _cover(box, *np.nonzero(strand), labels.shape)
         disk = _disk(labels.shape, y, x, depth)
-        labels[disk] = _FG if positive else _BG
+        labels[disk & _probable(labels)] = _PR_FG if positive else _PR_BG
+        labels[_disk(labels.shape, y, x, self.sure_share * depth)] = _FG if positive else _BG
         labels[latest.positive] = _FG
         labels[latest.negative] = _BG
+        change = touched_components(self._windowed_change(image, labels, prev, touch, box, positive), touch)
+        if 0.0 < _rim_share(change, box) <= self.leak_share:    # cut off by the window: the change goes on past it
+            box = _grown(box, 2.0, labels.shape)
+            change = touched_components(self._windowed_change(image, labels, prev, touch, box, positive), touch)
+        if _rim_share(change, box) > self.leak_share:   # the cut leaked up to the window: keep what the click vouches for
+            change = touched_components(change & (disk | similar | touch), touch)
+        return prev | change if positive else prev & ~change
+
+    def _windowed_change(self, image: np.ndarray, labels: np.ndarray, prev: np.ndarray, touch: np.ndarray,
+                         box: Tuple[int, int, int, int], positive: bool) -> np.ndarray:
         return _grabcut_in_window(image, labels, prev, touch, box, self.iterations, positive, self.correction_size)
 
 
@@ -302,16 +316,23 @@ def _disk(shape: Tuple[int, int], y: int, x: int, radius: float) -> np.ndarray:
 
 
 def _mark_similar(labels: np.ndarray, image: np.ndarray, seed: Tuple[int, int], positive: bool, radius: int,
-                  tolerance: float) -> None:
-    """Pixels near the click of similar colour, reachable from it, become probably ``positive``."""
+                  tolerance: float) -> np.ndarray:
+    """Pixels near the click of similar colour, reachable from it, become probably ``positive``; returns them.
+
+    Nothing is marked when they reach the window's edge: clipped there, they would give
+    the mask a straight edge."""
     y, x = seed
     y0, x0, y1, x1 = _window(y, x, max(4, radius), max(4, radius), labels.shape)
     patch = np.ascontiguousarray(cv2.GaussianBlur(image, (5, 5), 0)[y0:y1, x0:x1])
     reached = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)
     cv2.floodFill(patch, reached, (x - x0, y - y0), 0, (tolerance,) * 3, (tolerance,) * 3,
                   4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
-    sub = labels[y0:y1, x0:x1]
-    sub[(reached[1:-1, 1:-1] > 0) & _probable(sub)] = _PR_FG if positive else _PR_BG
+    similar = np.zeros(labels.shape, bool)
+    if (reached[1:-1, 1:-1] > 0)[_rim((y0, x0, y1, x1), labels.shape)[y0:y1, x0:x1]].any():
+        return similar      # the colour runs on past the window: no part of the object to vouch for
+    similar[y0:y1, x0:x1] = reached[1:-1, 1:-1] > 0
+    labels[similar & _probable(labels)] = _PR_FG if positive else _PR_BG
+    return similar
 
 
 def _thin_strand(prev: np.ndarray, touch: np.ndarray, depth: float) -> Optional[np.ndarray]:
@@ -327,11 +348,11 @@ def _thin_strand(prev: np.ndarray, touch: np.ndarray, depth: float) -> Optional[
 
 def _grabcut_in_window(image: np.ndarray, labels: np.ndarray, prev: np.ndarray, touch: np.ndarray,
                        box: Tuple[int, int, int, int], iterations: int, positive: bool, max_side: int) -> np.ndarray:
-    """GrabCut inside ``box`` (shrunk to ``max_side``) with its rim held at ``prev``.
+    """What GrabCut inside ``box`` (shrunk to ``max_side``, rim held at ``prev``) changes in the interaction's
+    direction: the pixels it adds (``positive``) or removes, over the whole raster.
 
-    Only the change the interaction touches is kept, and only in its direction: a
-    positive interaction adds, a negative one removes. The shrink bounds the cost:
-    GrabCut's max-flow can take seconds on a few hundred thousand low-contrast pixels.
+    The shrink bounds the cost: GrabCut's max-flow can take seconds on a few hundred
+    thousand low-contrast pixels.
     """
     y0, x0, y1, x1 = box
     window = labels[y0:y1, x0:x1].copy()
@@ -339,11 +360,24 @@ def _grabcut_in_window(image: np.ndarray, labels: np.ndarray, prev: np.ndarray, 
     window[held] = np.where(prev[y0:y1, x0:x1][held], _FG, _BG)
     small_image, small_labels, restore = _reduced(image[y0:y1, x0:x1], window, max_side)
     proposal = prev.copy()
-    proposal[y0:y1, x0:x1] = restore(_grabcut(small_image, small_labels, iterations)) | (window == _FG)
-    proposal[y0:y1, x0:x1] &= window != _BG
-    change = proposal & ~prev if positive else prev & ~proposal
-    changed = touched_components(change, touch)
-    return prev | changed if positive else prev & ~changed
+    proposal[y0:y1, x0:x1] = (restore(_grabcut(small_image, small_labels, iterations)) | (window == _FG)) & (window != _BG)
+    return proposal & ~prev if positive else prev & ~proposal
+
+
+def _rim_share(change: np.ndarray, box: Tuple[int, int, int, int], width: int = 3) -> float:
+    """The share of the band along ``box``'s inner edge (raster border left out) that ``change`` covers."""
+    band = cv2.dilate(_rim(box, change.shape).view(np.uint8), np.ones((2 * width + 1,) * 2, np.uint8)).astype(bool)
+    y0, x0, y1, x1 = box
+    band[:y0] = band[y1:] = False
+    band[:, :x0] = band[:, x1:] = False
+    count = np.count_nonzero(band)
+    return float(np.count_nonzero(change & band)) / count if count else 0.0
+
+
+def _grown(box: Tuple[int, int, int, int], factor: float, shape: Tuple[int, int]) -> Tuple[int, int, int, int]:
+    """``box`` scaled by ``factor`` about its centre, clamped to the raster."""
+    y0, x0, y1, x1 = box
+    return _window((y0 + y1) / 2, (x0 + x1) / 2, factor * (y1 - y0) / 2, factor * (x1 - x0) / 2, shape)
 
 
 def _band_labels(mask: np.ndarray, band: int) -> np.ndarray:
