@@ -283,3 +283,16 @@ def test_berkeley_runs_end_to_end_for_preset_and_baseline():
         assert summary["samples"] == 3
         assert 1 <= summary["NoC90"] <= 20 and 0 <= summary["NoF90"] <= 3
         assert 0.0 <= summary["mIoU@1"] <= 1.0
+
+
+def test_the_clicks_summary_reports_cpu_time_percentiles_per_click():
+    from focalxl.evaluation.run import evaluate
+    from focalxl.evaluation.datasets import Sample
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 60, (64, 80, 3), dtype=np.uint8)
+    gt = np.zeros((64, 80), bool)
+    gt[20:44, 25:55] = True
+    image[gt] = (200, 90, 40)
+    summary = evaluate("classical", [Sample("square", image, gt, None)], max_clicks=3, workers=1,
+                       progress=False)["summary"]
+    assert 0.0 < summary["cpu_p50"] <= summary["cpu_p95"] <= summary["cpu_max"]

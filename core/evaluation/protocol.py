@@ -40,7 +40,8 @@ class SampleRun:
     """One sample's run: IoU after each click, the clicks, and the method's own time.
 
     ``seconds`` covers ``new_session`` and every ``add`` (not the simulated user or IoU),
-    ``click_seconds`` each ``add`` alone;
+    ``click_seconds`` each ``add`` alone, ``click_cpu_seconds`` the process's CPU time in it
+    (what a loaded machine does not inflate);
     ``clicks`` holds only interactions actually made (``ious`` may be longer, see
     :func:`evaluate_sample`); ``initial_iou`` is the IoU of the mask the session started
     from (0 from scratch).
@@ -51,6 +52,7 @@ class SampleRun:
     seconds: float = 0.0
     initial_iou: float = 0.0
     click_seconds: List[float] = field(default_factory=list)
+    click_cpu_seconds: List[float] = field(default_factory=list)
 
 
 def evaluate_sample(new_session: SessionFactory, image: np.ndarray, gt: np.ndarray,
@@ -86,9 +88,10 @@ def evaluate_sample(new_session: SessionFactory, image: np.ndarray, gt: np.ndarr
             while len(run.ious) < max_clicks and not _reached(run.ious, stop_iou, min_clicks):
                 run.ious.append(last)
             break
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = session.add(click)
         took = time.perf_counter() - start
+        run.click_cpu_seconds.append(time.process_time() - cpu_start)
         run.seconds += took
         run.click_seconds.append(took)
         pred = np.asarray(result.mask, dtype=bool)
@@ -106,12 +109,13 @@ def _reached(ious: List[float], stop_iou: Optional[float], min_clicks: int) -> b
 @dataclass
 class PromptRun:
     """One prompt's outcome: the prompt's own IoU (a coarse mask's; ``None`` for a box),
-    the IoU of the method's mask, the method's time, and whether the mask was empty."""
+    the IoU of the method's mask, the method's time (wall and CPU), and whether the mask was empty."""
 
     prompt_iou: Optional[float]
     iou: float
     seconds: float
     empty: bool = False
+    cpu_seconds: float = 0.0
 
 
 def tight_box(gt: np.ndarray) -> Box:
@@ -143,10 +147,10 @@ def evaluate_coarse(new_session: SessionFactory, image: np.ndarray, gt: np.ndarr
 
 def _single_prompt(new_session: SessionFactory, image: np.ndarray, gt: np.ndarray, ignore: Optional[np.ndarray],
                    prompt: Interaction, prompt_iou: Optional[float]) -> PromptRun:
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = new_session(image).add(prompt)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     mask = np.asarray(result.mask, dtype=bool)
     if mask.shape != gt.shape:
         raise ValueError(f"method returned a {mask.shape} mask for a {gt.shape} image")
-    return PromptRun(prompt_iou, iou(gt, mask, ignore), seconds, not mask.any())
+    return PromptRun(prompt_iou, iou(gt, mask, ignore), seconds, not mask.any(), cpu_seconds)

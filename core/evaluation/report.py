@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 Column = Tuple[str, str]
 
 _TAIL: List[Column] = [("samples", "samples"), ("wall_s", "wall s")]
-_PERCENTILES: List[Column] = [("seconds_p50", "p50 s"), ("seconds_p95", "p95 s"), ("seconds_max", "max s")]
+_PERCENTILES: List[Column] = [("seconds_p50", "p50 s"), ("seconds_p95", "p95 s"), ("seconds_max", "max s"),
+                              ("cpu_p50", "CPU p50 s"), ("cpu_p95", "CPU p95 s"), ("cpu_max", "CPU max s")]
 _MIOU: List[Column] = [(f"mIoU@{k}", f"mIoU@{k}") for k in (1, 2, 3, 5, 10, 20)]
 COLUMNS: Dict[str, List[Column]] = {
     "clicks": [("NoC80", "NoC80"), ("NoC85", "NoC85"), ("NoC90", "NoC90"), ("NoF85", "NoF85"), ("NoF90", "NoF90")]

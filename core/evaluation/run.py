@@ -9,7 +9,8 @@ Protocols (``../shared/reference/focalclick.md`` §3, §5; FocalClick-XL paper):
 
 * ``clicks`` — NoC80/85/90, NoF85/90, mIoU@k, the share of first clicks that fail (IoU
   < 0.05), the clicks that make the mask worse (IoU down by more than 0.1), seconds per
-  click (mean, p50, p95, max);
+  click (mean, p50, p95, max) and the process's CPU seconds per click (p50, p95, max: on a
+  machine shared with other jobs, the method's own cost);
 * ``scribbles`` — the same loop with the scribble generator: NoS85/90, NoF85/90, mIoU@k;
 * ``box`` — one round from the ground truth's tight box: mIoU;
 * ``coarse`` — five coarse-mask levels: coarse and refined mIoU per level;
@@ -115,7 +116,8 @@ def summarise(protocol: str, records: Sequence[Tuple[str, Any]], max_clicks: int
         out = {"summary": {"mIoU": float(np.mean([run.iou for run in boxes])),
                            "empty": sum(run.empty for run in boxes),
                            "seconds_per_box": sum(run.seconds for run in boxes) / len(boxes),
-                           **_percentiles([run.seconds for run in boxes])},
+                           **_percentiles([run.seconds for run in boxes]),
+                           **_percentiles([run.cpu_seconds for run in boxes], "cpu")},
                "samples": {name: run.iou for name, run in records}}
     else:
         levels: List[List[PromptRun]] = [runs for _, runs in records]
@@ -126,6 +128,7 @@ def summarise(protocol: str, records: Sequence[Tuple[str, Any]], max_clicks: int
         summary["empty"] = sum(r.empty for runs in levels for r in runs)
         summary["seconds_per_mask"] = sum(r.seconds for runs in levels for r in runs) / sum(map(len, levels))
         summary.update(_percentiles([r.seconds for runs in levels for r in runs]))
+        summary.update(_percentiles([r.cpu_seconds for runs in levels for r in runs], "cpu"))
         out = {"summary": summary,
                "samples": {name: {"coarse": [r.prompt_iou for r in runs], "refined": [r.iou for r in runs]}
                            for name, runs in records}}
@@ -154,13 +157,14 @@ def _interactive_summary(protocol: str, runs: Sequence[SampleRun], max_clicks: i
     summary["worse"] = sum(_worse_rounds(run, protocol == "correction") for run in runs)
     summary[f"seconds_per_{unit}"] = sum(run.seconds for run in runs) / made if made else 0.0
     summary.update(_percentiles([t for run in runs for t in run.click_seconds]))
+    summary.update(_percentiles([t for run in runs for t in run.click_cpu_seconds], "cpu"))
     summary[f"{unit}s"] = made
     return summary
 
 
-def _percentiles(seconds: Sequence[float]) -> Dict[str, Optional[float]]:
-    """p50, p95 and the slowest of per-interaction times (``None`` when none were timed)."""
-    return {f"seconds_{name}": float(np.percentile(seconds, q)) if len(seconds) else None
+def _percentiles(seconds: Sequence[float], clock: str = "seconds") -> Dict[str, Optional[float]]:
+    """p50, p95 and the slowest of per-interaction times (``None`` when none were timed), as ``{clock}_p50`` etc."""
+    return {f"{clock}_{name}": float(np.percentile(seconds, q)) if len(seconds) else None
             for name, q in (("p50", 50), ("p95", 95), ("max", 100))}
 
 
