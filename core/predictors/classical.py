@@ -2,23 +2,26 @@
 
 Object stage, on the zoomed Target Crop, with GrabCut (colour GMMs + graph cut):
 
-* **first click** — GrabCut's rectangle prior on windows of growing size around the
-  click, each shrunk to ``first_size``; the segments vote, weighted by how well their
-  colours separate from their surroundings and how little of them their window cuts
-  (:mod:`.window_vote`);
-* **box** — outside the box is background, inside it probable foreground, at the
-  full input raster (the colour models need the object's detail);
+* **first click** — GrabCut (colour) and a watershed flood (edges) on windows of growing
+  size around the click; the segments vote, weighted by how well their colours separate
+  from their surroundings, how little of them their window cuts and, for the watershed,
+  how strong the edges on their outline are (:mod:`.window_vote`);
+* **box** — outside the box is background, inside it probable foreground; a cut that
+  keeps under ``box_min_fill`` of the box has collapsed and falls back to a full-size cut,
+  then to the inscribed ellipse;
 * **coarse mask** — trusted away from its outline: its core is foreground, everything
   beyond a band around it background, and GrabCut decides only inside the band, whose
   width is a fraction of the mask's size; thin parts keep their middle as foreground;
   when the cut presses against the band's edges the mask is further off, and the
   band doubles (up to a limit);
-* **later clicks and scribbles** — a local correction: the protocol puts a click in
-  the middle of an error, so the disk reaching from it to the current boundary is
-  taken as wrong, similar colours around it as probably wrong, thin strands of the
-  mask a negative click lands on as probably wrong; GrabCut then runs in a window
-  around the interaction whose rim is held at the previous mask, and only the changed
-  region the interaction touches is kept.
+* **later clicks and scribbles** — a local correction in the interaction's direction
+  only (a positive one adds, a negative one removes, the session merges only the touched
+  change): half the disk reaching from the click to the current boundary is taken as
+  wrong and the rest as probably wrong, similar colours around it as probably wrong
+  (unless they run past their window), thin strands of the mask a negative click lands on
+  as probably wrong; GrabCut then runs in a window around the interaction whose rim is
+  held at the previous mask; a change cut off by the window reruns in a larger one, a
+  change running along the rim (a leak) keeps only what the click vouches for.
 
 Detail stage, on the full-resolution Focus Crop: GrabCut again with local colour
 models in the uncertain band of the coarse mask (for a coarse-mask prompt, a narrower
