@@ -296,3 +296,13 @@ def test_the_clicks_summary_reports_cpu_time_percentiles_per_click():
     summary = evaluate("classical", [Sample("square", image, gt, None)], max_clicks=3, workers=1,
                        progress=False)["summary"]
     assert 0.0 < summary["cpu_p50"] <= summary["cpu_p95"] <= summary["cpu_max"]
+
+
+def test_click_shift_prints_the_share_of_instances_whose_first_click_jumps(tmp_path, capsys):
+    from focalxl.evaluation import click_shift
+    root = write_dataset(tmp_path / "disks")
+    assert click_shift.main([str(root), "--workers", "1"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{root}: classical first click mIoU ")
+    assert line.endswith("% of 2 instances")
+    assert len(click_shift.shifted_ious("classical", str(root), 0)) == 5
