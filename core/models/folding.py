@@ -38,7 +38,7 @@ import copy
 import threading
 import warnings
 import weakref
-from typing import Callable, Dict, List, Sequence, Tuple, Type
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import torch
 import torch.nn.functional as F
@@ -275,18 +275,21 @@ def frozen_call(module: nn.Module, method: Callable, *inputs: Tensor):
     if torch.is_grad_enabled() or torch.is_autocast_enabled(device) or torch.jit.is_tracing():
         return method(module, *inputs)
     key = (method.__qualname__, *((tuple(x.shape), x.stride(), x.dtype, x.device) for x in inputs))
-    traces: Dict[tuple, torch.jit.ScriptModule] = module.__dict__.setdefault("_frozen_traces", {})
-    trace = traces.get(key)
-    if trace is None:
+    traces: Dict[tuple, Optional[torch.jit.ScriptModule]] = module.__dict__.setdefault("_frozen_traces", {})
+    if key not in traces:
         with _TRACING_LOCK, torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             warnings.simplefilter("ignore", DeprecationWarning)     # torch.compile would need a C++ compiler
             examples = tuple(x.clone() for x in inputs)      # a trace cannot record inference-mode tensors
-            trace = torch.jit.freeze(torch.jit.trace(_Method(module, method).eval(), examples, check_trace=False))
+            try:
+                trace = torch.jit.freeze(torch.jit.trace(_Method(module, method).eval(), examples, check_trace=False))
+            except RuntimeError:     # a device or operation TorchScript cannot hold: stay eager
+                trace = None
             while len(traces) >= _TRACES_KEPT:
                 del traces[next(iter(traces))]
             traces[key] = trace
-    return trace(*inputs)
+    trace = traces.get(key)
+    return method(module, *inputs) if trace is None else trace(*inputs)
 
 
 def _pixelwise(matrix: Tensor, x: Tensor) -> Tensor:
