@@ -160,7 +160,7 @@ class MaskUpsampling:
             with torch.inference_mode():
                 logits = upscale(torch.from_numpy(low_res)[None, None], self.input_size, self.original_size,
                                  self.img_size)[0, 0, y0:y1, x0:x1]
-                logits.sub_((logits <= 0).float(), alpha=SIGN_MARGIN)
+                logits.masked_fill_((logits <= 0) & (logits > -SIGN_MARGIN), -SIGN_MARGIN)   # sigmoid < 0.5
                 logits.add_(torch.from_numpy(expand(decided))).sigmoid_()
             return np.ascontiguousarray(logits.numpy())
         prob = expand((part == 1).astype(np.float32))
