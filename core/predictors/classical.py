@@ -7,8 +7,8 @@ Object stage, on the zoomed Target Crop, with GrabCut (colour GMMs + graph cut):
   from their surroundings, how little of them their window cuts and, for the watershed,
   how strong the edges on their outline are (:mod:`.window_vote`);
 * **box** — outside the box is background, inside it probable foreground; a cut that
-  keeps under ``box_min_fill`` of the box has collapsed and falls back to a full-size cut,
-  then to the inscribed ellipse;
+  keeps under ``box_min_fill`` of the box has collapsed and falls back to GrabCut's first
+  iteration alone, then to the inscribed ellipse;
 * **coarse mask** — trusted away from its outline: its core is foreground, everything
   beyond a band around it background, and GrabCut decides only inside the band, whose
   width is a fraction of the mask's size; thin parts keep their middle as foreground;
@@ -109,7 +109,7 @@ class ClassicalPredictor:
             foreground = _connected_to_seeds(restore(small) | (labels == _FG), _positive_seeds(inputs.bimaps) | prev)
             box = inputs.latest["box"].positive
             if np.count_nonzero(foreground & box) < self.box_min_fill * np.count_nonzero(box):
-                foreground = _box_fallback(inputs.image, labels, box, self.iterations, self.box_min_fill)
+                foreground = _box_fallback(inputs.image, labels, box, self.box_size, self.box_min_fill)
         else:
             image, small_labels, restore = _reduced(inputs.image, labels, self.box_size)
             small = _grabcut(image, small_labels, self.iterations)
@@ -450,14 +450,16 @@ def _feathered(alpha: np.ndarray, coarse: np.ndarray, focus: Crop, target: Optio
     return weight * alpha + (1.0 - weight) * coarse
 
 
-def _box_fallback(image: np.ndarray, labels: np.ndarray, box: np.ndarray, iterations: int,
+def _box_fallback(image: np.ndarray, labels: np.ndarray, box: np.ndarray, max_side: int,
                   min_fill: float) -> np.ndarray:
-    """A box whose shrunk cut collapsed: GrabCut at full input size, else the ellipse inscribed in it.
+    """A box whose cut collapsed: GrabCut's first iteration alone, else the ellipse inscribed in the box.
 
     A cut that keeps under ``min_fill`` of a box has collapsed (its colours match the
-    surroundings): a box drawn around an object is mostly object.
+    surroundings; more iterations shrink it further): a box drawn around an object is
+    mostly object.
     """
-    foreground = _grabcut(image, labels, 2 * iterations) & box
+    small_image, small_labels, restore = _reduced(image, labels, max_side)
+    foreground = restore(_grabcut(small_image, small_labels, 1)) & box
     if np.count_nonzero(foreground) >= min_fill * np.count_nonzero(box):
         return foreground
     rows, cols = np.nonzero(box)
