@@ -280,6 +280,9 @@ def _unit_interval(values: np.ndarray) -> np.ndarray:
 
 def _result(mask: np.ndarray, alpha: np.ndarray) -> Result:
     box = crops.mask_bbox(mask)
-    score = float(alpha[mask].mean()) if box is not None else 0.0
+    score = 0.0
+    if box is not None:     # the mask's pixels in the same order as over the frame: the same float32 mean
+        x0, y0, x1, y1 = box
+        score = float(alpha[y0:y1, x0:x1][mask[y0:y1, x0:x1]].mean())
     bbox = None if box is None else (box[0], box[1], box[2] - 1, box[3] - 1)
     return Result(mask=mask.copy(), alpha=alpha.copy(), score=score, bbox=bbox)

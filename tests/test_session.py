@@ -497,3 +497,17 @@ def test_loading_an_unknown_preset_raises_value_error_listing_the_presets():
     with pytest.raises(ValueError, match="classical"):
         focalxl.load("no-such-model")
     assert "classical" in focalxl.presets()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_score_is_the_float32_mean_of_alpha_over_the_mask_bit_for_bit(seed):
+    from focalxl.session import _result
+
+    rng = np.random.default_rng(seed)
+    alpha = rng.random((300, 500), dtype=np.float32)
+    mask = np.zeros_like(alpha, dtype=bool)
+    mask[40:260, 70:430] = rng.random((220, 360)) > 0.3      # a speckled object inside the frame
+    alpha[mask] = np.maximum(alpha[mask], 0.5)
+    result = _result(mask, alpha)
+    assert result.score == float(alpha[mask].mean())
+    assert result.mask is not mask and result.alpha is not alpha
