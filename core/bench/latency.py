@@ -27,8 +27,8 @@ def percentile(values: List[float], q: float) -> float:
 
 def photo(width: int = 1920, height: int = 1080) -> np.ndarray:
     """The sample image resized to ``width x height``, ``uint8[H, W, 3]`` RGB."""
-    from ..cli import read_image
     from ..demo import SAMPLE_IMAGE
+    from ..image_files import read_image
 
     image = read_image(SAMPLE_IMAGE, "sample image")
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC)
@@ -69,15 +69,17 @@ def run(width: int = 1920, height: int = 1080, repeats: int = 5, preset: str = "
     later_clicks: List[float] = []
     boxes: List[float] = []
     every: List[float] = []
+    every_cpu: List[float] = []
     fresh_bytes = held_bytes = 0
     for _ in range(repeats):
         session = segmenter.new_session(image)
         fresh_bytes = session.nbytes
         for index, (kind, interaction) in enumerate(steps):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             session.add(interaction)
             ms = (time.perf_counter() - start) * 1000.0
             every.append(ms)
+            every_cpu.append((time.process_time() - cpu_start) * 1000.0)
             (first if index == 0 else boxes if kind == "box" else later_clicks).append(ms)
         held_bytes = session.nbytes
 
@@ -94,6 +96,8 @@ def run(width: int = 1920, height: int = 1080, repeats: int = 5, preset: str = "
                {**detail, "samples_ms": every}),
         Figure("latency", f"slowest interaction of {len(every)}", max(every), "ms", REQUIREMENT_MS,
                {**detail, "samples_ms": every}),
+        Figure("latency", f"every interaction, process CPU time, p95 of {len(every_cpu)}", percentile(every_cpu, 95),
+               "ms", REQUIREMENT_MS, {**detail, "samples_ms": every_cpu}),
         Figure("latency", "memory per cached session, fresh", mib(fresh_bytes), "MiB", None,
                {"bytes": fresh_bytes, "source": "Session.nbytes"}),
         Figure("latency", f"memory per cached session, after {len(steps)} interactions", mib(held_bytes), "MiB",
