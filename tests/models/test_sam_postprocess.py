@@ -48,8 +48,11 @@ def whole_frame(upsampling: MaskUpsampling, low_res: np.ndarray) -> np.ndarray:
     return upsampling.probabilities(low_res, upsampling.classes(low_res), (0, 0, width, height))
 
 
+@pytest.mark.parametrize("edge_path", ["chosen", "values along the edge", "whole upsampling"])
 @pytest.mark.parametrize("original_size", SIZES)
-def test_the_decided_mask_equals_postprocess_masks_pixel_for_pixel(original_size):
+def test_the_decided_mask_equals_postprocess_masks_pixel_for_pixel(original_size, edge_path, monkeypatch):
+    if edge_path != "chosen":       # force one way of giving the edge its values, whatever its size
+        monkeypatch.setattr(sam_postprocess, "DENSE_EDGE", 0 if edge_path == "values along the edge" else 10 ** 9)
     input_size = sam_networks.preprocess_shape(*original_size, 1024)
     upsampling = MaskUpsampling(input_size, original_size)
     for low_res in fields(np.random.default_rng(sum(original_size))):
