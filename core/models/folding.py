@@ -249,6 +249,18 @@ class InferenceFocalClick(FocalClick):
     def segment(self, image: Tensor, prev_mask: Tensor, clicks: Tensor) -> Tuple[Tensor, Tensor]:
         return frozen_call(self, FocalClick.segment, image, prev_mask, clicks)
 
+    def refine(self, image: Tensor, clicks: Tensor, feature: Tensor, logits: Tensor,
+               box: Tuple[float, float, float, float]) -> Tuple[Tensor, Tensor]:
+        """A Focus Crop that is the whole raster, at the raster's size, skips RoIAlign: its samples fall on
+        the pixel centres with weights 1 and 0, so it gives the feature and logits back as they are."""
+        height, width = logits.shape[-2:]
+        stride = width / feature.shape[-1]
+        whole = tuple(box) == (0.0, 0.0, float(width), float(height)) and tuple(image.shape[-2:]) == (height, width)
+        if whole and (round(height / stride), round(width / stride)) == tuple(feature.shape[-2:]) \
+                and height / stride == feature.shape[-2]:
+            return self.refiner(image, clicks, feature, logits)
+        return super().refine(image, clicks, feature, logits, box)
+
 
 class _Method(nn.Module):
     """``method(module, *inputs)`` as a module's forward, for tracing."""

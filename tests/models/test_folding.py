@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from focalxl.models.focalclick import Architecture, build
+from focalxl.models.focalclick import Architecture, FocalClick, build
 from focalxl.models.folding import for_inference, inference_copy
 from focalxl.predictors.focalclick import PRESETS, resize_corners
 
@@ -109,3 +109,16 @@ def test_the_frozen_traces_equal_the_eager_copy_for_each_input_size_they_are_kep
         for ours, theirs in zip(frozen, eager):
             torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
     assert len(twin.__dict__["_frozen_traces"]) == 2
+
+
+@pytest.mark.parametrize("name", ["segformer-b0-s1", "hrnet18s-s1"])
+def test_a_focus_crop_that_is_the_whole_raster_refines_exactly_as_through_roialign(name):
+    net = _trained_looking(ARCHITECTURES[name])
+    twin = inference_copy(net)
+    image, prev, clicks = _inputs()
+    with torch.inference_mode():
+        logits, feature = twin.segment(image, prev, clicks)
+        skipped = twin.refine(image, clicks, feature, logits, (0.0, 0.0, 256.0, 256.0))
+        through = FocalClick.refine(twin, image, clicks, feature, logits, (0.0, 0.0, 256.0, 256.0))
+    for ours, theirs in zip(skipped, through):
+        assert torch.equal(ours, theirs)
