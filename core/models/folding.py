@@ -23,6 +23,8 @@ itself (its parameters, its state dict, what training and checkpoints see) untou
   non-strided convolution of a small input to its im2col path, which copies the channels-last
   weight every call; oneDNN's kernel is faster on these sizes (HRNet-18s segment + refine
   37.7 -> 34.9 ms, SegFormer-B0 24.5 -> 23.3, median of 40 on this machine).
+* **No RoIAlign for a whole-raster Focus Crop**: it is then the identity (samples on the pixel
+  centres, weights 1 and 0), so the Refiner takes the feature and logits as they are.
 * **Frozen traces**: where no autograd or autocast is active, ``segment`` and the Refiner run
   as TorchScript traces of themselves, frozen (weights as constants), one per input signature
   (:func:`frozen_call`): the same operations without Python's per-module dispatch, which

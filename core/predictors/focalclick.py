@@ -22,7 +22,8 @@ Per click the work follows the crops, not the frame: rasters are sampled from th
 image and the float map at their taps only (:func:`resize_corners`; the image's rasters are
 kept per session in :class:`ImageRasters`), the Focus Crop's component is a flood fill, and
 the network runs as its inference copy (:func:`focalxl.models.folding.for_inference`: the
-same function with BatchNorm folded, SegFormer's and HRNet's heads reordered, channels-last).
+same function with BatchNorm folded, SegFormer's and HRNet's heads reordered, channels-last,
+oneDNN convolutions, frozen TorchScript traces, no RoIAlign for a whole-raster Focus Crop).
 
 The one documented difference: the published predictor zeroes every probability outside
 the Target Crop after each click; the engine keeps them (Progressive Merge and undo
