@@ -92,7 +92,8 @@ class Predictor(Protocol):
 
     def predict_object(self, inputs: ObjectInput) -> np.ndarray | ObjectPrediction: ...
 
-    def refine(self, inputs: DetailInput) -> np.ndarray: ...
+    def refine(self, inputs: DetailInput) -> np.ndarray:
+        """Alpha over the Focus Crop's raster: a new array the predictor does not keep (the session may adopt it)."""
 
 
 def to_logits(prob: np.ndarray) -> np.ndarray:
