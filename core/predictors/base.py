@@ -93,7 +93,7 @@ class Predictor(Protocol):
     def predict_object(self, inputs: ObjectInput) -> np.ndarray | ObjectPrediction: ...
 
     def refine(self, inputs: DetailInput) -> np.ndarray:
-        """Alpha over the Focus Crop's raster: a new array the predictor does not keep (the session may adopt it)."""
+        """Alpha for the Focus Crop (see above): a new array the predictor does not keep (the session may adopt it)."""
 
 
 def to_logits(prob: np.ndarray) -> np.ndarray:
