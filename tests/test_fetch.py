@@ -155,8 +155,9 @@ def test_redaction_works_on_the_parsed_url_whatever_its_spelling(url, shown):
     assert redact_url(url) == shown
 
 
-@given(scheme=st.sampled_from(["http", "HTTP", "Https", "s3", "gs"]), path=st.text(max_size=12).map(quote),
-       key=st.text(st.characters(blacklist_characters="&=#d"), min_size=1, max_size=8),
+@given(scheme=st.sampled_from(["http", "HTTP", "Https", "s3", "gs"]),    # no lone surrogates: no URL text has them
+       path=st.text(st.characters(blacklist_categories=("Cs",)), max_size=12).map(quote),
+       key=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="&=#d"), min_size=1, max_size=8),
        secret=st.from_regex(r"[A-Za-z0-9]{12}", fullmatch=True), encode_secret=st.booleans(),
        in_userinfo=st.booleans(), fragment=st.booleans())
 def test_no_spelling_of_a_url_lets_a_query_value_or_a_password_through(scheme, path, key, secret, encode_secret,
