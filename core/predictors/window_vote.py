@@ -106,9 +106,9 @@ def _watershed_candidate(image: np.ndarray, lab: np.ndarray, gradient: np.ndarra
     wy0, wx0, wy1, wx1 = (window[0] - oy0, window[1] - ox0, window[2] - oy0, window[3] - ox0)
     markers = np.full((oy1 - oy0, ox1 - ox0), _BACKGROUND, np.int32)
     markers[wy0:wy1, wx0:wx1] = 0
-    border = np.full(markers.shape, _BACKGROUND, np.uint8)
-    _frame_raster_border(border, outer, shape)
-    markers[border == _BG] = _BACKGROUND
+    frame = np.full(markers.shape, _PR_FG, np.uint8)
+    _frame_raster_border(frame, outer, shape)      # where the window reaches the raster's border
+    markers[frame == _BG] = _BACKGROUND
     markers[labels[oy0:oy1, ox0:ox1] == _BG] = _BACKGROUND
     local_seeds = seeds[oy0:oy1, ox0:ox1]
     markers[local_seeds] = _OBJECT
