@@ -39,10 +39,15 @@ def wait_for(condition, process: subprocess.Popen, seconds: float = 120) -> None
 
 def workers_of(pid: int) -> list:
     """The job's worker processes (children started by multiprocessing's spawn, not its resource tracker)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(c) for c in children
-            if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes() and
-            b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
+    workers = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except FileNotFoundError:      # a child that exited since the listing
+            continue
+        if b"spawn_main" in command and b"resource_tracker" not in command:
+            workers.append(int(child))
+    return workers
 
 
 @pytest.fixture(scope="module")
