@@ -206,17 +206,19 @@ class ClassicalPredictor:
         labels[_disk(labels.shape, y, x, self.sure_share * depth)] = _FG if positive else _BG
         labels[latest.positive] = _FG
         labels[latest.negative] = _BG
-        change = touched_components(self._windowed_change(image, labels, prev, touch, box, positive), touch)
-        if 0.0 < _rim_share(change, box) <= self.leak_share:    # cut off by the window: the change goes on past it
+        change = touched_components(self._windowed_change(image, labels, prev, box, positive), touch)
+        rim_share = _rim_share(change, box)
+        if 0.0 < rim_share <= self.leak_share:    # cut off by the window: the change goes on past it
             box = _grown(box, 2.0, labels.shape)
-            change = touched_components(self._windowed_change(image, labels, prev, touch, box, positive), touch)
-        if _rim_share(change, box) > self.leak_share:   # the cut leaked up to the window: keep what the click vouches for
+            change = touched_components(self._windowed_change(image, labels, prev, box, positive), touch)
+            rim_share = _rim_share(change, box)
+        if rim_share > self.leak_share:   # the cut leaked up to the window: keep what the click vouches for
             change = touched_components(change & (disk | similar | touch), touch)
         return prev | change if positive else prev & ~change
 
-    def _windowed_change(self, image: np.ndarray, labels: np.ndarray, prev: np.ndarray, touch: np.ndarray,
+    def _windowed_change(self, image: np.ndarray, labels: np.ndarray, prev: np.ndarray,
                          box: Tuple[int, int, int, int], positive: bool) -> np.ndarray:
-        return _grabcut_in_window(image, labels, prev, touch, box, self.iterations, positive, self.correction_size)
+        return _grabcut_in_window(image, labels, prev, box, self.iterations, positive, self.correction_size)
 
 
 def _reduced(image: np.ndarray, labels: np.ndarray, max_side: int):
@@ -349,8 +351,8 @@ def _thin_strand(prev: np.ndarray, touch: np.ndarray, depth: float) -> Optional[
     return None
 
 
-def _grabcut_in_window(image: np.ndarray, labels: np.ndarray, prev: np.ndarray, touch: np.ndarray,
-                       box: Tuple[int, int, int, int], iterations: int, positive: bool, max_side: int) -> np.ndarray:
+def _grabcut_in_window(image: np.ndarray, labels: np.ndarray, prev: np.ndarray, box: Tuple[int, int, int, int],
+                       iterations: int, positive: bool, max_side: int) -> np.ndarray:
     """What GrabCut inside ``box`` (shrunk to ``max_side``, rim held at ``prev``) changes in the interaction's
     direction: the pixels it adds (``positive``) or removes, over the whole raster.
 
