@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -39,10 +39,6 @@ def shifted_ious(preset: str, dataset: str, index: int) -> List[float]:
     return ious
 
 
-def _job(args: Tuple[str, str, int]) -> List[float]:
-    return shifted_ious(*args)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m focalxl.evaluation.click_shift", description=__doc__.split("\n")[0])
     parser.add_argument("datasets", nargs="+")
@@ -51,7 +47,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         for dataset in args.datasets:
-            runs = pool.map(_job, [(args.preset, dataset, i) for i in range(len(open_dataset(dataset)))])
+            runs = pool.starmap(shifted_ious, [(args.preset, dataset, i) for i in range(len(open_dataset(dataset)))])
             jumps = [max(abs(v - r[0]) for v in r[1:]) > JUMP for r in runs]
             print(f"{dataset}: {args.preset} first click mIoU {np.mean(runs):.3f} over the five positions; "
                   f"a one-pixel shift changes IoU by more than {JUMP} on {100 * np.mean(jumps):.1f} % "
