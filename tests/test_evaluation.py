@@ -306,3 +306,12 @@ def test_click_shift_prints_the_share_of_instances_whose_first_click_jumps(tmp_p
     assert line.startswith(f"{root}: classical first click mIoU ")
     assert line.endswith("% of 2 instances")
     assert len(click_shift.shifted_ious("classical", str(root), 0)) == 5
+
+
+@pytest.mark.parametrize("argv, named", [(["/nonexistent"], "dataset folder not found"),
+                                         (["--preset", "nope", "x"], "--preset"), (["--workers", "0", "x"], "--workers")])
+def test_click_shift_refuses_bad_arguments_with_a_usage_error_naming_them(argv, named, capsys):
+    from focalxl.evaluation import click_shift
+    with pytest.raises(SystemExit) as exit_info:
+        click_shift.main(argv)
+    assert exit_info.value.code == 2 and named in capsys.readouterr().err

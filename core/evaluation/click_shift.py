@@ -15,9 +15,11 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..arguments import positive_int
 from ..interactions import Click
-from ..segmenter import load
+from ..segmenter import load, presets
 from .clicker import next_click
+from .datasets import DatasetError
 from .layouts import open_dataset
 from .metrics import iou
 
@@ -43,11 +45,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m focalxl.evaluation.click_shift", description=__doc__.split("\n")[0])
     parser.add_argument("datasets", nargs="+")
     parser.add_argument("--preset", default="classical")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=positive_int, default=2)
     args = parser.parse_args(argv)
+    if args.preset not in presets():
+        parser.error(f"--preset: unknown preset {args.preset!r}; choose one of {', '.join(presets())}")
+    try:
+        sizes = [len(open_dataset(dataset)) for dataset in args.datasets]
+    except DatasetError as error:
+        parser.error(str(error))
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        for dataset in args.datasets:
-            runs = pool.starmap(shifted_ious, [(args.preset, dataset, i) for i in range(len(open_dataset(dataset)))])
+        for dataset, size in zip(args.datasets, sizes):
+            runs = pool.starmap(shifted_ious, [(args.preset, dataset, i) for i in range(size)])
             jumps = [max(abs(v - r[0]) for v in r[1:]) > JUMP for r in runs]
             print(f"{dataset}: {args.preset} first click mIoU {np.mean(runs):.3f} over the five positions; "
                   f"a one-pixel shift changes IoU by more than {JUMP} on {100 * np.mean(jumps):.1f} % "
