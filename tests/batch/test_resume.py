@@ -53,7 +53,8 @@ def workers_of(pid: int) -> list:
 @pytest.fixture(scope="module")
 def big_set(tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
-    coco_set = make_coco_set(root, images=6)
+    # Large frames: each box takes long enough that a signal sent after the third mask lands mid-run.
+    coco_set = make_coco_set(root, images=6, height=720, width=960)
     reference = root / "reference.json"
     subprocess.run(command(coco_set, reference, "--quiet"), check=True, capture_output=True)
     return coco_set, reference.read_bytes()
