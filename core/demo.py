@@ -32,7 +32,8 @@ def run_demo(out_dir: Union[str, Path] = "focalxl-demo", preset: str = "classica
 
     Returns the paths written.
     """
-    from .cli import alpha_png, describe, load_segmenter, mask_png, overlay, read_image, write_image
+    from .command_io import describe, load_segmenter, read_image, write_image
+    from .overlays import alpha_png, mask_png, overlay
 
     out = Path(out_dir)
     image = read_image(SAMPLE_IMAGE, "sample image")
