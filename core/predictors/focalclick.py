@@ -248,25 +248,20 @@ def resize_corners(array: np.ndarray, height: int, width: int, kept: Optional[Bo
     """Bilinear resize with corners aligned (``F.interpolate(..., align_corners=True)``) to
     ``float32[height, width, ...]``, reading only the source pixels it samples. With ``kept``,
     a box in ``array``'s pixels, the array is taken as zero outside that box."""
-    rows0, rows1, row_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[0], height))
-    cols0, cols1, col_weight = (torch.from_numpy(v) for v in _corner_taps(array.shape[1], width))
-    extra = array.shape[2:]
-    ones = (1,) * len(extra)
-    source = torch.from_numpy(array)
-    # lerp is several times faster with a weight of the output's shape than with a broadcast one
-    wx = col_weight.view(1, -1, *ones).expand(height, width, *extra).contiguous()
-
-    def across(rows: torch.Tensor) -> torch.Tensor:
-        chosen = source.index_select(0, rows)
-        left, right = chosen.index_select(1, cols0).float(), chosen.index_select(1, cols1).float()
-        if kept is not None:
-            kx0, ky0, kx1, ky1 = kept
-            row_in = ((rows >= ky0) & (rows < ky1)).view(-1, 1, *ones)
-            left = left * (row_in & ((cols0 >= kx0) & (cols0 < kx1)).view(1, -1, *ones))
-            right = right * (row_in & ((cols1 >= kx0) & (cols1 < kx1)).view(1, -1, *ones))
-        return torch.lerp(left, right, wx).view(height, -1)
-
-    return torch.lerp(across(rows0), across(rows1), row_weight.view(-1, 1)).view(height, width, *extra).numpy()
+    rows0, rows1, row_weight = _corner_taps(array.shape[0], height)
+    cols0, cols1, col_weight = _corner_taps(array.shape[1], width)
+    rows, cols = np.concatenate([rows0, rows1]), np.concatenate([cols0, cols1])
+    taps = array.take(rows, axis=0).take(cols, axis=1)     # [2 * height, 2 * width, ...]: numpy's take, not torch's
+    if kept is not None:                                     # index_select, which is slow on RGB pixels
+        kx0, ky0, kx1, ky1 = kept
+        taps[(rows < ky0) | (rows >= ky1)] = 0
+        taps[:, (cols < kx0) | (cols >= kx1)] = 0
+    depth = int(np.prod(array.shape[2:], dtype=np.int64))
+    taps = torch.from_numpy(taps.reshape(2 * height, 2, width * depth)).float()
+    wx = torch.from_numpy(np.repeat(col_weight, depth)).expand(2 * height, -1)
+    across = torch.lerp(taps[:, 0], taps[:, 1], wx).view(2, height, -1)
+    row_weight = torch.from_numpy(row_weight).view(-1, 1)
+    return torch.lerp(across[0], across[1], row_weight).view(height, width, *array.shape[2:]).numpy()
 
 
 def _corner_taps(source: int, size: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
