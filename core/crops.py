@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -67,6 +67,45 @@ def mask_bbox(mask: np.ndarray) -> Optional[Box]:
         return None
     cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def differing_box(pairs: Sequence[Tuple[np.ndarray, np.ndarray]]) -> Optional[Box]:
+    """:func:`mask_bbox` of the pixels where any ``(new, old)`` pair of same-shaped maps differs, found
+    from each side in bands that double: a change that reaches the sides costs a few bands, not a pass."""
+    height, width = pairs[0][0].shape[:2]
+    top = _first_line(lambda a, b: _lines_differing(pairs, slice(a, b), slice(None), 1), height)
+    if top is None:
+        return None
+    bottom = height - _first_line(lambda a, b: _lines_differing(pairs, slice(height - b, height - a), slice(None),
+                                                                1)[::-1], height)
+    rows = slice(top, bottom)
+    left = _first_line(lambda a, b: _lines_differing(pairs, rows, slice(a, b), 0), width)
+    right = width - _first_line(lambda a, b: _lines_differing(pairs, rows, slice(width - b, width - a), 0)[::-1],
+                                width)
+    return left, top, right, bottom
+
+
+def _first_line(lines_in: Callable[[int, int], np.ndarray], length: int) -> Optional[int]:
+    """The first of ``length`` lines that differs, given ``lines_in(a, b)``: which of lines ``a..b-1`` do
+    (counted from the side being searched); bands of 8, 16, 32... lines."""
+    start, size = 0, 8
+    while start < length:
+        end = min(length, start + size)
+        hits = np.flatnonzero(lines_in(start, end))
+        if hits.size:
+            return start + int(hits[0])
+        start, size = end, 2 * size
+    return None
+
+
+def _lines_differing(pairs: Sequence[Tuple[np.ndarray, np.ndarray]], rows: slice, cols: slice,
+                     across: int) -> np.ndarray:
+    """Per line of the window ``rows, cols``: whether any pair differs there (``across``: the axis reduced)."""
+    differs = None
+    for new, old in pairs:
+        here = new[rows, cols] != old[rows, cols]
+        differs = here if differs is None else np.logical_or(differs, here, out=differs)
+    return differs.any(axis=across)
 
 
 def union(a: Optional[Box], b: Optional[Box]) -> Optional[Box]:

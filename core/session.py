@@ -232,7 +232,7 @@ class Session:
             new_mask = np.where(update, interaction.positive, old_mask)
         else:
             new_alpha, new_mask = alpha, proposed
-        changed = crops.mask_bbox((new_alpha != old_alpha) | (new_mask != old_mask)) or (0, 0, 0, 0)
+        changed = crops.differing_box(((new_alpha, old_alpha), (new_mask, old_mask))) or (0, 0, 0, 0)
         cx0, cy0, cx1, cy1 = changed
         box = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
         if box == (0, 0, self.shape[1], self.shape[0]) and _adoptable(new_alpha, self._alpha) \

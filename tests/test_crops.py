@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from focalxl.crops import (Crop, expand, extent_box, focus_crop_box, mask_bbox, target_crop_box, union,
-                           zoom)
+from focalxl.crops import (Crop, differing_box, expand, extent_box, focus_crop_box, mask_bbox, target_crop_box,
+                           union, zoom)
 
 SHAPE = (200, 300)  # H, W
 
@@ -238,3 +238,21 @@ def test_take_then_give_back_approximately_round_trips_a_smooth_map_through_any_
 def test_give_back_resizes_a_raster_to_the_region_size_in_image_pixels():
     crop = Crop((0, 0, 50, 25), 200, 100)
     assert crop.give_back(np.zeros((100, 200), np.float32)).shape == (25, 50)
+
+
+@given(st.integers(1, 80), st.integers(1, 80), st.lists(st.tuples(st.floats(0, 1, exclude_max=True),
+                                                                    st.floats(0, 1, exclude_max=True),
+                                                                    st.booleans()), max_size=4),
+       st.integers(0, 2**32 - 1))
+def test_the_differing_box_is_the_box_of_the_pixels_where_any_pair_of_maps_differs(height, width, changes, seed):
+    alpha = np.random.default_rng(seed).random((height, width), dtype=np.float32)
+    mask = alpha >= 0.5
+    new_alpha, new_mask = alpha.copy(), mask.copy()
+    for fy, fx, in_alpha in changes:
+        y, x = int(fy * height), int(fx * width)
+        if in_alpha:
+            new_alpha[y, x] += 1.0
+        else:
+            new_mask[y, x] = ~new_mask[y, x]
+    expected = mask_bbox((new_alpha != alpha) | (new_mask != mask))
+    assert differing_box(((new_alpha, alpha), (new_mask, mask))) == expected
