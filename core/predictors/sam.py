@@ -106,7 +106,8 @@ class SamPredictor:
         self.model = runtime.shared_model(("sam", config, *runtime.file_identity(source), str(self.device)),
                                           lambda: _build(config, source, self.device))
         with runtime.inference(self.device):
-            self.dense_pe = self.model.prompt_encoder.get_dense_pe()    # fixed per network: computed once, not per click
+            # fixed per network: computed once, not per click; channels-last, i.e. token-major for the decoder
+            self.dense_pe = self.model.prompt_encoder.get_dense_pe().contiguous(memory_format=torch.channels_last)
 
     def context(self, image: np.ndarray) -> SamContext:
         """The image embedding of ``image`` (``uint8[H, W, 3]`` RGB), as ``SamPredictor.set_image`` computes it."""
@@ -116,6 +117,7 @@ class SamPredictor:
         pixels = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
         with runtime.inference(self.device, self.dtype):
             features = self.model.image_encoder(self.model.preprocess(pixels))
+            features = features.contiguous(memory_format=torch.channels_last)    # token-major for the decoder, once
         upsampling = MaskUpsampling(input_size, (height, width), self.model.prompt_encoder.mask_input_size[0],
                                     self.model.image_encoder.img_size)
         return SamContext(features=features, original_size=(height, width), input_size=input_size,
