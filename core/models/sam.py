@@ -96,16 +96,19 @@ def preprocess_shape(height: int, width: int, long_side: int) -> Tuple[int, int]
 def predict_masks(decoder: modeling.MaskDecoder, image_embeddings: torch.Tensor, image_pe: torch.Tensor,
                   sparse: torch.Tensor, dense: torch.Tensor, multimask: bool) -> Tuple[torch.Tensor, torch.Tensor]:
     """``MaskDecoder.forward`` for one set of prompts, bit for bit, less its two copies per call of the
-    image embedding and its positional encoding (``repeat_interleave`` over a batch of one), and with the
-    image tokens given to the transformer token-major (:func:`two_way`); with the embedding and the
-    encoding stored channels-last, as :class:`focalxl.predictors.sam.SamPredictor` keeps them, they are
-    token-major already."""
+    image embedding and its positional encoding (``repeat_interleave`` over a batch of one), and with
+    every image-sized tensor contiguous in the layout its next operation reads: the transformer's image
+    tokens and positional encoding token-major (:func:`two_way`), the upscaling's input channel-major.
+    The official decoder hands them over as strided views, which elementwise operations and the first
+    transposed convolution read across (with one thread, a third of the decoder's time). With the
+    embedding and the encoding stored channels-last, as :class:`focalxl.predictors.sam.SamPredictor`
+    keeps them, their token-major forms are views."""
     output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)[None]
     tokens = torch.cat((output_tokens, sparse), dim=1)
-    src = image_embeddings + dense
-    batch, channels, height, width = src.shape
-    tokens_out, src = two_way(decoder.transformer, token_major(src), token_major(image_pe), tokens)
-    upscaled = decoder.output_upscaling(src.transpose(1, 2).view(batch, channels, height, width))
+    batch, channels, height, width = image_embeddings.shape
+    src = token_major(image_embeddings) + token_major(dense)
+    tokens_out, src = two_way(decoder.transformer, src, token_major(image_pe), tokens)
+    upscaled = decoder.output_upscaling(transposed(src).view(batch, channels, height, width))
     hyper_in = torch.stack([mlp(tokens_out[:, 1 + i, :]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)],
                            dim=1)
     batch, channels, height, width = upscaled.shape
@@ -117,7 +120,19 @@ def predict_masks(decoder: modeling.MaskDecoder, image_embeddings: torch.Tensor,
 
 def token_major(grid: torch.Tensor) -> torch.Tensor:
     """``[B, C, H, W]`` as a contiguous ``[B, H * W, C]``: a view where ``grid`` is stored channels-last."""
-    return grid.flatten(2).transpose(1, 2).contiguous()
+    return transposed(grid.flatten(2))
+
+
+def transposed(matrices: torch.Tensor) -> torch.Tensor:
+    """``[B, X, Y]`` as a contiguous ``[B, Y, X]``: a view where it is one, else copied matrix by matrix
+    (PyTorch copies a transposed matrix in cache-sized tiles, a transposed batch element by element)."""
+    swapped = matrices.transpose(1, 2)
+    if swapped.is_contiguous():
+        return swapped
+    out = torch.empty(swapped.shape, dtype=matrices.dtype, device=matrices.device)
+    for target, matrix in zip(out, matrices.contiguous()):
+        target.copy_(matrix.t())
+    return out
 
 
 def two_way(transformer: modeling.TwoWayTransformer, image_tokens: torch.Tensor, pe_tokens: torch.Tensor,
