@@ -142,6 +142,22 @@ def two_way(transformer: modeling.TwoWayTransformer, image_tokens: torch.Tensor,
     then read across (and add to contiguous tensors): with one thread, a quarter of the transformer's time."""
     queries, keys = point_embedding, image_tokens
     for layer in transformer.layers:
-        queries, keys = layer(queries=queries, keys=keys, query_pe=point_embedding, key_pe=pe_tokens)
+        queries, keys = two_way_block(layer, queries, keys, point_embedding, pe_tokens)
     attn_out = transformer.final_attn_token_to_image(q=queries + point_embedding, k=keys + pe_tokens, v=keys)
     return transformer.norm_final_attn(queries + attn_out), keys
+
+
+def two_way_block(block: modeling.transformer.TwoWayAttentionBlock, queries: torch.Tensor, keys: torch.Tensor,
+                  query_pe: torch.Tensor, key_pe: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``TwoWayAttentionBlock.forward``, bit for bit, adding the image tokens' positional encoding once
+    where the official block adds it twice to the same tokens (they change only after both uses)."""
+    if block.skip_first_layer_pe:
+        queries = block.norm1(block.self_attn(q=queries, k=queries, v=queries))
+    else:
+        q = queries + query_pe
+        queries = block.norm1(queries + block.self_attn(q=q, k=q, v=queries))
+    k = keys + key_pe
+    queries = block.norm2(queries + block.cross_attn_token_to_image(q=queries + query_pe, k=k, v=keys))
+    queries = block.norm3(queries + block.mlp(queries))
+    keys = block.norm4(keys + block.cross_attn_image_to_token(q=k, k=queries + query_pe, v=queries))
+    return queries, keys
