@@ -98,9 +98,9 @@ def predict_masks(decoder: modeling.MaskDecoder, image_embeddings: torch.Tensor,
     """``MaskDecoder.forward`` for one set of prompts, bit for bit, less its two copies per call of the
     image embedding and its positional encoding (``repeat_interleave`` over a batch of one), and with
     every image-sized tensor contiguous in the layout its next operation reads: the transformer's image
-    tokens and positional encoding token-major (:func:`two_way`), the upscaling's input channel-major.
-    The official decoder hands them over as strided views, which elementwise operations and the first
-    transposed convolution read across (with one thread, a third of the decoder's time). With the
+    tokens and positional encoding token-major (:func:`two_way`), the transposed convolutions' inputs
+    channels-last (:func:`upscale`). The official decoder hands them over as strided views, which
+    elementwise operations and convolutions read across (with one thread, half the decoder's time). With the
     embedding and the encoding stored channels-last, as :class:`focalxl.predictors.sam.SamPredictor`
     keeps them, their token-major forms are views."""
     output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)[None]
@@ -108,7 +108,7 @@ def predict_masks(decoder: modeling.MaskDecoder, image_embeddings: torch.Tensor,
     batch, channels, height, width = image_embeddings.shape
     src = token_major(image_embeddings) + token_major(dense)
     tokens_out, src = two_way(decoder.transformer, src, token_major(image_pe), tokens)
-    upscaled = decoder.output_upscaling(transposed(src).view(batch, channels, height, width))
+    upscaled = upscale(decoder.output_upscaling, src, height, width)
     hyper_in = torch.stack([mlp(tokens_out[:, 1 + i, :]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)],
                            dim=1)
     batch, channels, height, width = upscaled.shape
@@ -116,6 +116,40 @@ def predict_masks(decoder: modeling.MaskDecoder, image_embeddings: torch.Tensor,
     scores = decoder.iou_prediction_head(tokens_out[:, 0, :])
     chosen = slice(1, None) if multimask else slice(0, 1)
     return masks[:, chosen], scores[:, chosen]
+
+
+def upscale(upscaling: torch.nn.Sequential, tokens: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``MaskDecoder.output_upscaling`` of image tokens ``[B, H * W, C]``, bit for bit, as a contiguous
+    ``[B, C', 4H, 4W]``. Its transposed convolutions read channels-last (oneDNN's direct path; given
+    the official channel-major input, or channels-last strides under a batch stride PyTorch does not
+    take for channels-last, they convert layouts on the way in and out, three times their own cost)
+    and hand back channel-major, as the LayerNorm2d after them reads it."""
+    batch, _, channels = tokens.shape
+    grid = tokens.view(batch, height, width, channels).permute(0, 3, 1, 2)
+    for module in upscaling:
+        if isinstance(module, torch.nn.ConvTranspose2d):
+            grid = channel_major(module(channels_last(grid)))
+        else:
+            grid = module(grid)
+    return grid
+
+
+def channels_last(grid: torch.Tensor) -> torch.Tensor:
+    """``[B, C, H, W]`` stored channels-last: ``grid`` itself where it is (batch stride included)."""
+    batch, channels, height, width = grid.shape
+    if grid.stride() == (height * width * channels, 1, width * channels, channels):
+        return grid
+    return transposed(grid.reshape(batch, channels, height * width)).view(batch, height, width, channels) \
+        .permute(0, 3, 1, 2)
+
+
+def channel_major(grid: torch.Tensor) -> torch.Tensor:
+    """``[B, C, H, W]`` contiguous: ``grid`` itself where it is."""
+    if grid.is_contiguous():
+        return grid
+    batch, channels, height, width = grid.shape
+    return transposed(grid.permute(0, 2, 3, 1).reshape(batch, height * width, channels)).view(batch, channels,
+                                                                                              height, width)
 
 
 def token_major(grid: torch.Tensor) -> torch.Tensor:
