@@ -52,3 +52,18 @@ def test_a_two_pixel_box_gives_a_mask_inside_it(segmenter, scene):
     assert not mask[:, :79].any() and not mask[:, 81:].any()
 
 
+
+
+def test_the_first_click_gives_the_same_mask_whatever_opencvs_thread_count(helpers):
+    import cv2
+
+    scene = helpers.make_disk_scene(height=240, width=320, cx=150.0, cy=120.0, radius=50.0, seed=3)
+    before = cv2.getNumThreads()
+    try:
+        masks = []
+        for threads in (1, 4):
+            segmenter = focalxl.load("classical", threads=threads)
+            masks.append(segmenter.new_session(scene.image).add(focalxl.Click(140.5, 110.5)).mask)
+    finally:
+        cv2.setNumThreads(before)
+    assert np.array_equal(masks[0], masks[1])

@@ -22,10 +22,13 @@ known in advance, so every candidate votes. Each family holds half of the vote (
 it when every GrabCut candidate collapsed) and pixels with at least ``quorum`` of it form
 the mask. A vote over scales and segmenters moves little when the click moves by a
 pixel, where picking one scale can jump between them. Each GrabCut window is shrunk to
-``window_side`` pixels, so every scale costs about the same.
+``window_side`` pixels, so every scale costs about the same, and the windows' cuts run side
+by side on OpenCV's threads (each seeds its own thread's RNG: the result does not depend
+on the thread count).
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
@@ -64,7 +67,9 @@ def window_vote(image: np.ndarray, labels: np.ndarray, seeds: np.ndarray, grabcu
     reach = max(ys.max() + 1 - ys.min(), xs.max() + 1 - xs.min()) / 2 + 2
     halves = [max(reach, f * max(height, width)) for f in fractions]
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-    colour = [_candidate(image, lab, labels, seeds, cy, cx, half, window_side, grabcut, iterations) for half in halves]
+    with ThreadPoolExecutor(max(1, min(len(halves), cv2.getNumThreads()))) as pool:    # OpenCV releases the GIL
+        colour = list(pool.map(lambda half: _candidate(image, lab, labels, seeds, cy, cx, half, window_side, grabcut,
+                                                       iterations), halves))
     colour = [c for c in colour if c.mask.mean() >= min_fill]
     gradient = edge_strength(lab)
     edges = [_watershed_candidate(image, lab, gradient, labels, seeds, _box(cy, cx, half, seeds.shape))
