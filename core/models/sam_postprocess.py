@@ -160,9 +160,9 @@ class MaskUpsampling:
             with torch.inference_mode():
                 logits = upscale(torch.from_numpy(low_res)[None, None], self.input_size, self.original_size,
                                  self.img_size)[0, 0, y0:y1, x0:x1]
-                logits.masked_fill_((logits <= 0) & (logits > -SIGN_MARGIN), -SIGN_MARGIN)   # sigmoid < 0.5
-                logits.add_(torch.from_numpy(expand(decided))).sigmoid_()
-            return np.ascontiguousarray(logits.numpy())
+                pushed = torch.where(logits > 0, logits, logits.clamp(max=-SIGN_MARGIN))   # sigmoid < 0.5
+                pushed.add_(torch.from_numpy(expand(decided))).sigmoid_()
+            return pushed.numpy()
         prob = expand((part == 1).astype(np.float32))
         ys, xs = _cells_pixels(np.argwhere(edge), rows.start[r0:r1 + 2].clip(y0, y1),
                                cols.start[c0:c1 + 2].clip(x0, x1))
