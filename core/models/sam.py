@@ -93,6 +93,19 @@ def preprocess_shape(height: int, width: int, long_side: int) -> Tuple[int, int]
     return max(1, int(height * scale + 0.5)), max(1, int(width * scale + 0.5))
 
 
+def encode_prompts(encoder: modeling.PromptEncoder, points: Optional[Tuple[torch.Tensor, torch.Tensor]],
+                   boxes: Optional[torch.Tensor], masks: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``PromptEncoder.forward``, bit for bit, with a mask prompt's dense embedding stored channels-last
+    (its last, 1x1 convolution reads channels-last: the same values), i.e. token-major for the decoder."""
+    sparse, dense = encoder(points=points, boxes=boxes, masks=None)
+    if masks is None:
+        return sparse, dense
+    *layers, last = encoder.mask_downscaling
+    for layer in layers:
+        masks = layer(masks)
+    return sparse, last(channels_last(masks))
+
+
 def predict_masks(decoder: modeling.MaskDecoder, image_embeddings: torch.Tensor, image_pe: torch.Tensor,
                   sparse: torch.Tensor, dense: torch.Tensor, multimask: bool) -> Tuple[torch.Tensor, torch.Tensor]:
     """``MaskDecoder.forward`` for one set of prompts, bit for bit, less its two copies per call of the

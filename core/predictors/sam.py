@@ -182,7 +182,7 @@ class SamPredictor:
             box = torch.as_tensor(corners.reshape(1, 4), dtype=torch.float, device=self.device)
         multimask = prompts.single_point and mask_input is None
         with runtime.inference(self.device, self.dtype):
-            sparse, dense = self.model.prompt_encoder(points=points, boxes=box, masks=mask_input)
+            sparse, dense = sam_networks.encode_prompts(self.model.prompt_encoder, points, box, mask_input)
             low_res, scores = sam_networks.predict_masks(self.model.mask_decoder, context.features, self.dense_pe,
                                                          sparse, dense, multimask)
             best = int(torch.argmax(scores[0])) if multimask else 0

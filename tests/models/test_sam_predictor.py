@@ -254,6 +254,20 @@ def test_predict_masks_is_the_mask_decoder_bit_for_bit(tiny_checkpoint, image, m
     assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
 
 
+@pytest.mark.parametrize("with_mask", [True, False])
+def test_encode_prompts_is_the_prompt_encoder_bit_for_bit_and_its_dense_embedding_is_token_major(tiny_checkpoint,
+                                                                                                  with_mask):
+    predictor = SamPredictor("sam-tiny", TINY, checkpoint=tiny_checkpoint)
+    points = (torch.tensor([[[30.0, 40.0], [90.0, 20.0]]]), torch.tensor([[1, 0]]))
+    mask = torch.randn(1, 1, 64, 64, generator=torch.Generator().manual_seed(2)) if with_mask else None
+    with torch.inference_mode():
+        ours = sam_networks.encode_prompts(predictor.model.prompt_encoder, points, None, mask)
+        theirs = predictor.model.prompt_encoder(points=points, boxes=None, masks=mask)
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
+    if with_mask:
+        assert sam_networks.token_major(ours[1]).data_ptr() == ours[1].data_ptr()     # a view, no copy
+
+
 def test_the_builder_matches_segment_anythings_official_vit_b():
     ours = sam_networks.build(sam_networks.OFFICIAL["vit_b"]).state_dict()
     official = build_sam.sam_model_registry["vit_b"](checkpoint=None).state_dict()
