@@ -143,8 +143,6 @@ class _AppendPrompt(argparse.Action):
         setattr(namespace, self.dest, prompts)
 
 
-# --------------------------------------------------------------------------- image files
-
 # --------------------------------------------------------------------------- subcommands
 
 def _cmd_segment(args: argparse.Namespace) -> int:

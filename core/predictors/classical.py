@@ -55,7 +55,8 @@ class ClassicalPredictor:
     target_min_fraction = 0.6   # colour models need context: never zoom on less than 60 % of the image
 
     def __init__(self, input_size: int = 400, detail_size: int = 256, click_radius: float = 5.0,
-                 iterations: int = 3, box_iterations: int = 2, detail_iterations: int = 2, first_size: int = 96, box_size: int = 300, correction_size: int = 160, box_min_fill: float = 0.1, first_iterations: int = 3,
+                 iterations: int = 3, box_iterations: int = 2, detail_iterations: int = 2, first_size: int = 96,
+                 box_size: int = 300, correction_size: int = 160, box_min_fill: float = 0.1, first_iterations: int = 3,
                  first_windows: Sequence[float] = (0.035, 0.06, 0.1, 0.16, 0.26, 0.42, 0.7),
                  similar_radius: float = 0.25, similar_tolerance: float = 25.0, window_scale: float = 2.5,
                  guided_radius: int = 3, guided_eps: float = 1e-3, mask_band: float = 0.06,
