@@ -4,7 +4,8 @@ Hypothesis plays random interaction sequences (clicks anywhere, boxes of 1-2 pix
 scribbles along an edge, thin coarse masks, undo) on images of any size from 1x1 up to
 the pixel limit and any aspect (4000x20, 20x4000), from scratch or from a thin existing
 mask. Tiny random-weight builds of every learned family run in the fast suite; the
-full-size SegFormer-B0 and HRNet-18s presets, slow-marked, with a few examples each.
+full-size SegFormer-B0, HRNet-18s and FocalClick-XL presets, slow-marked, with a few examples
+each (an XL example costs ~30 s of CPU: its Context-Net runs once per new image).
 """
 from __future__ import annotations
 
@@ -162,11 +163,11 @@ def test_no_tiny_learned_preset_raises_in_any_session(tiny_segmenter, case):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", ["focalclick-segformer-b0-s1", "focalclick-segformer-b0-s2",
-                                    "focalclick-hrnet18s-s1"])
+                                    "focalclick-hrnet18s-s1", "focalclick-xl-b"])
 @settings(max_examples=SLOW_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=sessions())
-def test_no_full_size_focalclick_preset_raises_in_any_session(preset, case):
+def test_no_full_size_learned_preset_raises_in_any_session(preset, case):
     segmenter = focalxl.load(preset, random_weights=True, device="cpu", precision="fp32", max_pixels=PIXEL_LIMIT)
     play(segmenter, *case)
 
