@@ -151,6 +151,19 @@ def target_crop_box(prev_mask_box: Optional[Box], interaction_box: Box, shape: T
     return expand(union(prev_mask_box, interaction_box), expansion, shape, min_size)
 
 
+def grown_past_edges(box: Box, inside: np.ndarray, shape: Tuple[int, int]) -> Optional[Box]:
+    """``box`` grown by its own width (height) past each side that ``inside`` (a mask over the box) reaches,
+    clamped to the image; ``None`` when ``inside`` reaches no side that lies inside the image."""
+    height, width = shape
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    grown = (x0 - w if x0 > 0 and inside[:, 0].any() else x0, y0 - h if y0 > 0 and inside[0].any() else y0,
+             x1 + w if x1 < width and inside[:, -1].any() else x1, y1 + h if y1 < height and inside[-1].any() else y1)
+    if grown == box:
+        return None
+    return max(0, grown[0]), max(0, grown[1]), min(width, grown[2]), min(height, grown[3])
+
+
 def focus_crop_box(component_box: Optional[Box], pred_box: Optional[Box], anchor: Tuple[float, float],
                    target: Box, shape: Tuple[int, int], expansion: float = 1.4) -> Box:
     """Focus Crop: the changed region at the interaction, expanded and kept in the target.

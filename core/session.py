@@ -1,7 +1,8 @@
 """A Session: one image, one object, the FocalClick loop run once per interaction.
 
 Per interaction: Target Crop -> Object prediction -> Focus Crop -> Detail refinement
--> Progressive Merge. Every change an interaction makes lies inside its Target Crop,
+-> Progressive Merge (presets that opt in rerun the object prediction on a grown Target
+Crop when its change runs into the crop's edge). Every change an interaction makes lies inside its Target Crop,
 so undo keeps just the patches an interaction overwrote.
 """
 from __future__ import annotations
@@ -119,6 +120,12 @@ class Session:
             state = next(_MAP_NAMES)
             verbatim = self.predictor.detail_size is None and not self._merging(len(history), interaction)
             coarse, object_crop, object_features = self._predict_object(history, target, state if verbatim else None)
+            grown = self._regrown_target(coarse, target, interaction)
+            if grown is not None:       # the change ran into the Target Crop's edge: it goes on past it
+                target = grown
+                x0, y0, x1, y1 = target
+                coarse, object_crop, object_features = self._predict_object(history, target,
+                                                                            state if verbatim else None)
             touch = footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0))
             if self.predictor.detail_size is None:      # no Detail-Net (SAM): the object prediction is final
                 alpha = coarse
@@ -148,6 +155,16 @@ class Session:
             return self.predictor.target_box(self._alpha, tuple(self.history) + (interaction,), self.shape)
         return crops.target_crop_box(crops.mask_bbox(self._mask), crops.extent_box(interaction.extent(), self.shape),
                                      self.shape, self.config.target_expansion, self._target_min_size())
+
+    def _regrown_target(self, coarse: np.ndarray, target: crops.Box, interaction: Interaction) -> Optional[crops.Box]:
+        """For presets that opt in (``regrows_target``): the Target Crop grown past each edge the interaction's
+        change reaches inside the image, so the change is not cut straight there; ``None`` when it reaches none."""
+        if not getattr(self.predictor, "regrows_target", False):
+            return None
+        x0, y0, x1, y1 = target
+        changed = touched_components((coarse >= 0.5) ^ self._mask[y0:y1, x0:x1],
+                                     footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0)))
+        return crops.grown_past_edges(target, changed, self.shape)
 
     def _target_min_size(self) -> int:
         fraction = max(self.config.target_min_fraction, getattr(self.predictor, "target_min_fraction", 0.0))

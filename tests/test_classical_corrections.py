@@ -40,3 +40,21 @@ def test_a_positive_click_on_a_missed_part_adds_it_and_keeps_the_rest(helpers):
     after = session.add(Click(scene.cx + 20.5, scene.cy + 0.5)).mask
     assert not (before & ~after).any()
     assert helpers.iou(after, scene.gt) > helpers.iou(before, scene.gt) + 0.2
+
+
+def test_a_change_that_runs_into_the_target_crops_edge_goes_on_past_it_instead_of_ending_straight_there():
+    """A red bar runs across most of the frame; the mask holds its left end, a click lands further along.
+
+    The Target Crop (the mask and the click, expanded) ends about x = 396, the bar at x = 560."""
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(120, 12, (300, 600, 3)), 0, 255).astype(np.uint8)
+    bar = np.zeros((300, 600), bool)
+    bar[100:200, 100:560] = True
+    image[bar] = np.clip(rng.normal((200, 40, 40), 12, (int(bar.sum()), 3)), 0, 255).astype(np.uint8)
+    start = np.zeros_like(bar)
+    start[100:200, 100:200] = True
+    session = focalxl.load("classical").new_session(image, start)
+    assert session.target_box(Click(330.5, 150.5))[2] < 420
+    mask = session.add(Click(330.5, 150.5)).mask
+    assert abs(np.flatnonzero(mask.any(axis=0)).max() - 559) <= 2     # the bar's end, not the crop's
+    assert (mask & bar).sum() / (mask | bar).sum() > 0.95

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from focalxl.crops import (Crop, differing_box, expand, extent_box, focus_crop_box, mask_bbox, target_crop_box,
+from focalxl.crops import (Crop, differing_box, expand, extent_box, focus_crop_box, grown_past_edges, mask_bbox,
+                           target_crop_box,
                            union, zoom)
 
 SHAPE = (200, 300)  # H, W
@@ -95,6 +96,26 @@ def test_target_crop_always_lies_in_the_image_and_covers_mask_and_interaction(pr
     assert contains((0, 0, SHAPE[1], SHAPE[0]), target)
     assert contains(target, union(prev, interaction))
     assert target[2] > target[0] and target[3] > target[1]
+
+
+def test_a_target_grows_by_its_own_size_past_each_inner_edge_a_change_reaches():
+    inside = np.zeros((40, 50), bool)
+    inside[10:20, 30:50] = True     # reaches the right edge only
+    assert grown_past_edges((100, 100, 150, 140), inside, (400, 400)) == (100, 100, 200, 140)
+    inside[0, 5] = True             # and the top edge
+    assert grown_past_edges((100, 100, 150, 140), inside, (400, 400)) == (100, 60, 200, 140)
+
+
+def test_a_target_grown_past_its_edges_stays_in_the_image():
+    inside = np.ones((40, 50), bool)
+    assert grown_past_edges((10, 20, 60, 60), inside, (70, 80)) == (0, 0, 80, 70)
+
+
+def test_a_target_does_not_grow_where_the_change_meets_only_the_image_border_or_no_edge():
+    inside = np.zeros((40, 50), bool)
+    inside[5:35, 5:45] = True
+    assert grown_past_edges((100, 100, 150, 140), inside, (400, 400)) is None
+    assert grown_past_edges((0, 0, 50, 40), np.ones((40, 50), bool), (40, 50)) is None
 
 
 def test_extent_box_covers_the_pixels_an_interaction_touches():

@@ -22,7 +22,9 @@ Object stage, on the zoomed Target Crop, with GrabCut (colour GMMs + graph cut):
   (unless they run past their window), thin strands of the mask a negative click lands on
   as probably wrong; GrabCut then runs in a window around the interaction whose rim is
   held at the previous mask; a change cut off by the window reruns in a larger one, a
-  change running along the rim (a leak) keeps only what the click vouches for.
+  change running along the rim (a leak) keeps only what the click vouches for. A change
+  that runs into the Target Crop's edge inside the image reruns on a crop grown past
+  that edge (``regrows_target``), so it does not end in a straight line there.
 
 Detail stage, on the full-resolution Focus Crop: GrabCut again with local colour
 models in the uncertain band of the coarse mask (for a coarse-mask prompt, a narrower
@@ -53,6 +55,7 @@ class ClassicalPredictor:
 
     name = "classical"
     target_min_fraction = 0.6   # colour models need context: never zoom on less than 60 % of the image
+    regrows_target = True       # a change running into the Target Crop's edge goes on past it
 
     def __init__(self, input_size: int = 400, detail_size: int = 256, click_radius: float = 5.0,
                  iterations: int = 3, box_iterations: int = 2, detail_iterations: int = 2, first_size: int = 96,
