@@ -121,11 +121,11 @@ class Session:
             verbatim = self.predictor.detail_size is None and not self._merging(len(history), interaction)
             coarse, object_crop, object_features = self._predict_object(history, target, state if verbatim else None)
             grown = self._regrown_target(coarse, target, interaction)
-            if grown is not None:       # the change ran into the Target Crop's edge: it goes on past it
-                target = grown
-                x0, y0, x1, y1 = target
-                coarse, object_crop, object_features = self._predict_object(history, target,
-                                                                            state if verbatim else None)
+            if grown is not None:       # the change ran into the Target Crop's edge: it may go on past it
+                regrown = self._predict_object(history, grown, state if verbatim else None)
+                if self._extends(regrown[0], grown, coarse, target, interaction):
+                    target, (coarse, object_crop, object_features) = grown, regrown
+                    x0, y0, x1, y1 = target
             touch = footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0))
             if self.predictor.detail_size is None:      # no Detail-Net (SAM): the object prediction is final
                 alpha = coarse
@@ -161,10 +161,25 @@ class Session:
         change reaches inside the image, so the change is not cut straight there; ``None`` when it reaches none."""
         if not getattr(self.predictor, "regrows_target", False):
             return None
+        return crops.grown_past_edges(target, self._change(coarse, target, interaction), self.shape)
+
+    def _extends(self, grown_coarse: np.ndarray, grown: crops.Box, coarse: np.ndarray, target: crops.Box,
+                 interaction: Interaction, agreement: float = 0.8) -> bool:
+        """Whether the prediction on the grown crop carries the change on past the old crop's edge, agreeing
+        with the old one inside it (IoU of the changes >= ``agreement``), rather than giving another answer
+        (a prediction on more context may flood it)."""
+        gx0, gy0 = grown[0], grown[1]
         x0, y0, x1, y1 = target
-        changed = touched_components((coarse >= 0.5) ^ self._mask[y0:y1, x0:x1],
-                                     footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0)))
-        return crops.grown_past_edges(target, changed, self.shape)
+        inside = grown_coarse[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0]
+        old, new = self._change(coarse, target, interaction), self._change(inside, target, interaction)
+        return np.count_nonzero(old & new) >= agreement * np.count_nonzero(old | new)
+
+    def _change(self, coarse: np.ndarray, target: crops.Box, interaction: Interaction) -> np.ndarray:
+        """The part of the proposal ``coarse`` over ``target`` that differs from the mask and that the
+        interaction touches."""
+        x0, y0, x1, y1 = target
+        return touched_components((coarse >= 0.5) ^ self._mask[y0:y1, x0:x1],
+                                  footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0)))
 
     def _target_min_size(self) -> int:
         fraction = max(self.config.target_min_fraction, getattr(self.predictor, "target_min_fraction", 0.0))

@@ -58,3 +58,14 @@ def test_a_change_that_runs_into_the_target_crops_edge_goes_on_past_it_instead_o
     mask = session.add(Click(330.5, 150.5)).mask
     assert abs(np.flatnonzero(mask.any(axis=0)).max() - 559) <= 2     # the bar's end, not the crop's
     assert (mask & bar).sum() / (mask | bar).sum() > 0.95
+
+
+def test_a_click_on_a_new_object_beside_an_existing_mask_takes_that_object_even_when_its_crop_regrows(helpers):
+    """The disk runs past the Target Crop's edges; on the grown crop the correction would flood the frame,
+    so the grown prediction, disagreeing with the first inside the old crop, is not taken."""
+    scene = helpers.make_disk_scene(height=240, width=320, cx=200.0, cy=110.0, radius=50.0)
+    kept = np.zeros(scene.gt.shape, bool)
+    kept[10:40, 10:60] = True
+    mask = focalxl.load("classical").new_session(scene.image, kept).add(Click(scene.cx, scene.cy)).mask
+    assert np.array_equal(mask[kept], kept[kept])
+    assert helpers.iou(mask & ~kept, scene.gt) > 0.85
