@@ -24,7 +24,8 @@ Object stage, on the zoomed Target Crop, with GrabCut (colour GMMs + graph cut):
   held at the previous mask; a change cut off by the window reruns in a larger one, a
   change running along the rim (a leak) keeps only what the click vouches for. A change
   that runs into the Target Crop's edge inside the image reruns on a crop grown past
-  that edge (``regrows_target``), so it does not end in a straight line there.
+  that edge (``regrows_target``), so it does not end in a straight line there; the session
+  takes that rerun only where it agrees with the first inside the old crop.
 
 Detail stage, on the full-resolution Focus Crop: GrabCut again with local colour
 models in the uncertain band of the coarse mask (for a coarse-mask prompt, a narrower
