@@ -262,7 +262,27 @@ def measure_focalclick(preset: str, width: int, height: int, repeats: int, threa
             ious.append(iou(masks["bf16"], masks["fp32"]))
         for name in rows:
             rows[name].append(times[name])
-    return {"rows": rows, "ious": ious, "largest_difference": largest, "network_ms": network_ms}
+    return {"rows": rows, "ious": ious, "largest_difference": largest, "network_ms": network_ms,
+            "upsampling_ms": upsampling_ms(height, width, repeats * len(script))}
+
+
+def upsampling_ms(height: int, width: int, repeats: int) -> Dict[str, List[float]]:
+    """CPU ms of the upsampling a click makes of its 256x256 maps to the frame, ours
+    (:func:`focalxl.predictors.focalclick.upsample_corners`) and ``F.interpolate``'s, alternating."""
+    import torch
+    import torch.nn.functional as F
+    from ..predictors.focalclick import upsample_corners
+
+    maps = torch.from_numpy(np.random.default_rng(0).normal(size=(1, 1, 256, 256)).astype(np.float32))
+    ways = {"ours": lambda: upsample_corners(maps, (height, width)),
+            "F.interpolate": lambda: F.interpolate(maps, (height, width), mode="bilinear", align_corners=True)}
+    spent: Dict[str, List[float]] = {name: [] for name in ways}
+    for _ in range(repeats):
+        for name, way in ways.items():
+            start = time.process_time()
+            way()
+            spent[name].append(1000.0 * (time.process_time() - start))
+    return spent
 
 
 def agreement_on_images(preset: str, folder: str, threads: int, limit: int = 10) -> List[float]:
@@ -307,6 +327,10 @@ def summary(preset: str, size: str, measured: Dict) -> List[str]:
                   for name in ("fp32", "reference")}
         lines.append(f"{preset:28s} {size:>9s} of a cached click, in the network (CPU ms, medians): ours "
                      f"{ours:.1f} of {cached['fp32']:.1f}, reference {theirs:.1f} of {cached['reference']:.1f}")
+    if "upsampling_ms" in measured:
+        ours, theirs = (statistics.median(measured["upsampling_ms"][name]) for name in ("ours", "F.interpolate"))
+        lines.append(f"{preset:28s} {size:>9s} a 256x256 map upsampled to the frame (CPU ms, medians): ours "
+                     f"{ours:.2f}, F.interpolate {theirs:.2f} ({ours / theirs:.2f}x)")
     if "largest_difference" in measured:
         lines.append(f"{preset:28s} {size:>9s} largest |probability - published flow's| where it writes: "
                      f"{measured['largest_difference']:.1e}")
