@@ -64,7 +64,9 @@ def big_set(tmp_path_factory):
 def test_a_job_interrupted_mid_run_resumes_to_the_output_of_an_uninterrupted_run(big_set, tmp_path, how):
     coco_set, reference = big_set
     out, journal = tmp_path / "out.json", tmp_path / "out.journal.sqlite"
-    process = subprocess.Popen(command(coco_set, out, "--quiet"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # As from a terminal: a test run started in the background inherits an ignored SIGINT, which Python keeps.
+    process = subprocess.Popen(command(coco_set, out, "--quiet"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for(lambda: outcomes(journal) >= 3, process)
     process.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
     _, err = process.communicate(timeout=60)
