@@ -120,10 +120,10 @@ class Session:
             state = next(_MAP_NAMES)
             verbatim = self.predictor.detail_size is None and not self._merging(len(history), interaction)
             coarse, object_crop, object_features = self._predict_object(history, target, state if verbatim else None)
-            grown = self._regrown_target(coarse, target, interaction)
+            grown, change = self._regrown_target(coarse, target, interaction)
             if grown is not None:       # the change ran into the Target Crop's edge: it may go on past it
                 regrown = self._predict_object(history, grown, state if verbatim else None)
-                if self._extends(regrown[0], grown, coarse, target, interaction):
+                if self._extends(regrown[0], grown, change, target, interaction):
                     target, (coarse, object_crop, object_features) = grown, regrown
                     x0, y0, x1, y1 = target
             touch = footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0))
@@ -156,22 +156,24 @@ class Session:
         return crops.target_crop_box(crops.mask_bbox(self._mask), crops.extent_box(interaction.extent(), self.shape),
                                      self.shape, self.config.target_expansion, self._target_min_size())
 
-    def _regrown_target(self, coarse: np.ndarray, target: crops.Box, interaction: Interaction) -> Optional[crops.Box]:
+    def _regrown_target(self, coarse: np.ndarray, target: crops.Box, interaction: Interaction
+                        ) -> Tuple[Optional[crops.Box], Optional[np.ndarray]]:
         """For presets that opt in (``regrows_target``): the Target Crop grown past each edge the interaction's
-        change reaches inside the image, so the change is not cut straight there; ``None`` when it reaches none."""
+        change reaches inside the image, so the change is not cut straight there (``None`` when it reaches none),
+        and that change."""
         if not getattr(self.predictor, "regrows_target", False):
-            return None
-        return crops.grown_past_edges(target, self._change(coarse, target, interaction), self.shape)
+            return None, None
+        change = self._change(coarse, target, interaction)
+        return crops.grown_past_edges(target, change, self.shape), change
 
-    def _extends(self, grown_coarse: np.ndarray, grown: crops.Box, coarse: np.ndarray, target: crops.Box,
+    def _extends(self, grown_coarse: np.ndarray, grown: crops.Box, old: np.ndarray, target: crops.Box,
                  interaction: Interaction, agreement: float = 0.8) -> bool:
         """Whether the prediction on the grown crop carries the change on past the old crop's edge, agreeing
-        with the old one inside it (IoU of the changes >= ``agreement``), rather than giving another answer
-        (a prediction on more context may flood it)."""
+        with the old change ``old`` inside it (IoU of the changes >= ``agreement``), rather than giving another
+        answer (a prediction on more context may flood it)."""
         gx0, gy0 = grown[0], grown[1]
         x0, y0, x1, y1 = target
-        inside = grown_coarse[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0]
-        old, new = self._change(coarse, target, interaction), self._change(inside, target, interaction)
+        new = self._change(grown_coarse[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0], target, interaction)
         return np.count_nonzero(old & new) >= agreement * np.count_nonzero(old | new)
 
     def _change(self, coarse: np.ndarray, target: crops.Box, interaction: Interaction) -> np.ndarray:

@@ -99,7 +99,6 @@ def test_resizing_with_a_kept_box_equals_resizing_the_map_zeroed_outside_it(shap
                                   resize_corners(window, 256, 256))
 
 
-
 @pytest.mark.parametrize("size", [(1080, 1920), (47, 456), (300, 100), (1, 1), (1, 9), (9, 1), (128, 128)])
 def test_upsampling_a_map_in_two_linear_passes_equals_bilinear_upsampling_with_corners_aligned(size):
     maps = torch.from_numpy(np.random.default_rng(1).normal(size=(1, 1, 256, 256)).astype(np.float32))
@@ -107,6 +106,7 @@ def test_upsampling_a_map_in_two_linear_passes_equals_bilinear_upsampling_with_c
     ours = upsample_corners(maps, size)
     assert ours.shape == expected.shape and ours.is_contiguous()
     torch.testing.assert_close(ours, expected, rtol=0, atol=1e-6)
+
 
 def test_the_frozen_traces_equal_the_eager_copy_for_each_input_size_they_are_kept_for():
     twin = inference_copy(_trained_looking(ARCHITECTURES["tiny-hrnet-s2"]))
