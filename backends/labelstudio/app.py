@@ -14,9 +14,9 @@ from typing import Optional
 
 import focalxl
 from flask import Flask
+from focalxl.hosts.labelstudio.media import Media
 
 from .limits import Limits
-from .media import Media
 from .model import Backend
 from .server import create_app
 

@@ -11,43 +11,19 @@ import logging
 import threading
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Dict, Hashable, Iterator, List, Optional, Sequence
 
 import focalxl
 import numpy as np
-from focalxl.image_files import ImageTooLarge as PixelLimit
-from focalxl.image_files import decode_image, read_header
 
 from focalxl.formats import labelstudio_brush as brush
-from .label_config import BrushControl, brush_control
+from focalxl.hosts.labelstudio.label_config import BrushControl, brush_control
+from focalxl.hosts.labelstudio.media import Media
+from focalxl.hosts.labelstudio.picture import Picture
+from focalxl.hosts.labelstudio.regions import Region, brush_mask, read_context, read_region, to_interaction
 from .limits import Limits
-from .media import ImageTooLarge, Media
-from .orientation import apply_exif, rotate
-from .regions import Region, brush_mask, read_context, read_region, to_interaction
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Picture:
-    """A task image: its bytes' digest and, once decoded, the pixels as stored."""
-
-    digest: str
-    data: bytes
-    max_pixels: int
-    _stored: Optional[np.ndarray] = None
-
-    def displayed(self, rotation: int) -> np.ndarray:
-        """The RGB pixels as the labeling page shows them at ``rotation``."""
-        if self._stored is None:
-            try:
-                stored = decode_image(self.data, "the image", self.max_pixels)
-            except PixelLimit as error:
-                raise ImageTooLarge(str(error)) from None
-            header = read_header(self.data)
-            self._stored = apply_exif(stored, header.orientation if header else 1)
-        return rotate(self._stored, rotation)
 
 
 class SessionLocks:

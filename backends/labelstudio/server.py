@@ -15,11 +15,11 @@ import time
 from typing import Any, Optional, Tuple
 
 from flask import Flask, jsonify, request
+from focalxl.hosts.labelstudio.media import FetchBusy, ImageRefused, ImageTooLarge, ImageUnavailable
 from focalxl.store import SessionTooLarge
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .limits import LimitExceeded
-from .media import FetchBusy, ImageRefused, ImageTooLarge, ImageUnavailable
 from .model import Backend
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import focalxl
 import pytest
 from focalxl.fetch import FetchPolicy
-from focalxl.labelstudio.media import Media
+from focalxl.hosts.labelstudio.media import Media
 from focalxl.labelstudio.model import Backend
 from focalxl.labelstudio.server import create_app
 from labelstudio_payloads import ImageServer

@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pytest
 from focalxl.image_files import read_header
-from focalxl.labelstudio.orientation import (
+from focalxl.hosts.labelstudio.orientation import (
     apply_exif,
     normalise_rotation,
     rotate,

@@ -25,7 +25,7 @@ import requests
 from fetch_servers import Canary, ScriptedServer
 from focalxl.fetch import FetchPolicy
 from focalxl.labelstudio.limits import Limits, json_depth
-from focalxl.labelstudio.media import Media
+from focalxl.hosts.labelstudio.media import Media
 from focalxl.labelstudio.model import Backend
 from focalxl.labelstudio.server import create_app
 from hypothesis import HealthCheck, given, settings
@@ -339,7 +339,7 @@ def test_label_studio_paths_need_a_configured_server(fuzz_client):
 def test_label_studio_paths_resolve_against_label_studio_url_and_the_key_stays_there(segmenter, images, scripted,
                                                                                      canary, scene):
     import cv2
-    from focalxl.labelstudio.media import Server
+    from focalxl.hosts.labelstudio.media import Server
     png = cv2.imencode(".png", cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR))[1].tobytes()
     scripted.file("/data/upload/3/legacy.png", png)           # the storage proxy answers 404: the legacy path
     bucket = ScriptedServer()

@@ -197,7 +197,7 @@ def test_basic_auth_guards_every_route(backend):
 
 def test_no_secret_reaches_the_logs(backend, image_server, disk, caplog):
     from focalxl.labelstudio.app import configure_logging
-    from focalxl.labelstudio.media import Media, Server
+    from focalxl.hosts.labelstudio.media import Media, Server
     from focalxl.labelstudio.server import create_app
     configure_logging("DEBUG")
     backend.media = Media(Server(image_server.url, "very-secret-key-123"))

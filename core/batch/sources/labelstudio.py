@@ -3,9 +3,9 @@
 Every region of a task's newest annotation (or, on a task nobody annotated yet, of
 other models' predictions, e.g. a detector's boxes) is one object: a rectangle offers
 a box, a keypoint a click (``is_positive``), a brush a mask to refine. Regions are read
-and placed with the Label Studio door's own readers, and images fetched with its
-``Media`` (``focalxl.fetch`` rules: timeouts, size cap, public addresses or the
-configured server only), shown as the labeling page shows them (EXIF, rotation).
+and placed, and images fetched (``Media``: ``focalxl.fetch`` rules, timeouts, size cap, public
+addresses or the configured server only) and shown as the labeling page shows them (EXIF,
+rotation), by ``focalxl.hosts.labelstudio``, which the Label Studio door uses too.
 """
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ import numpy as np
 
 from ...fetch import FetchPolicy
 from ...formats import coco_rle
+from ...hosts.labelstudio.label_config import brush_control
+from ...hosts.labelstudio.media import Media, Server as MediaServer
+from ...hosts.labelstudio.picture import Picture
+from ...hosts.labelstudio.regions import read_region, to_interaction
+from ...store import image_digest
 from .. import prompts
 from ..work import ImageWork, Item
 
@@ -63,18 +68,12 @@ class TaskImage:
     rotation: int = 0
 
     def load(self) -> np.ndarray:
-        from focalxl.labelstudio.model import Picture
-
-        import focalxl
-
         data = _media(self.server).fetch(self.url, self.task_id, str(self.project), self.field)
-        return Picture(focalxl.image_digest(data), data, 100_000_000).displayed(self.rotation)
+        return Picture(image_digest(data), data, 100_000_000).displayed(self.rotation)
 
 
 def _media(server: Server):
-    """One door ``Media`` per process and server (it caches tokens and holds locks: not picklable)."""
-    from focalxl.labelstudio.media import Media, Server as MediaServer
-
+    """One ``Media`` per process and server (it caches tokens and holds locks: not picklable)."""
     with _MEDIA_LOCK:
         key = (server.url, server.api_key)
         if key not in _MEDIA:
@@ -94,8 +93,6 @@ class LabelStudioSource:
 
     def control(self):
         """The project's brush control the masks are written to."""
-        from focalxl.labelstudio.label_config import brush_control
-
         project = self.server.client().projects.get(id=self.project)
         return brush_control(project.label_config)
 
@@ -116,8 +113,6 @@ class LabelStudioSource:
 
     def _regions(self, task: dict, control) -> List[Tuple[str, object]]:
         """``(source key, Region)`` pairs on the control's image, from the newest annotation or other models."""
-        from focalxl.labelstudio.regions import read_region
-
         annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
         if annotations:
             entries = [("annotation", max(annotations, key=lambda a: a.get("id") or 0))]
@@ -162,8 +157,6 @@ class LabelStudioSource:
 
 def offered(region) -> Dict[str, object]:
     """The geometry a region offers, in pixels of its image as displayed (``original_width/height``)."""
-    from focalxl.labelstudio.regions import to_interaction
-
     if region.original_size is None:
         raise ValueError(f"{region.field} has no original_width/original_height to place it on the image")
     width, height = region.original_size

@@ -29,11 +29,12 @@ from typing import Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import jwt
-from focalxl.fetch import FetchFailed, FetchPolicy, FetchRefused, FetchTooLarge, redact_url
 from label_studio_sdk import LabelStudio
 from label_studio_sdk._extensions.label_studio_tools.core.utils.io import (encode_presign_fileuri,
                                                                           is_cloud_storage_uri,
                                                                           resolve_local_storage_file)
+
+from ...fetch import FetchFailed, FetchPolicy, FetchRefused, FetchTooLarge, redact_url
 
 DEFAULT_CACHE_BYTES = 64 * 1024 ** 2
 ANNOUNCED_PROJECTS = 1000   # /setup announcements kept (the least recently announced go first)

@@ -10,10 +10,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
-import focalxl
 import numpy as np
 
-from focalxl.formats import labelstudio_brush as brush
+from ...formats import labelstudio_brush as brush
+from ...interactions import Box, Click, CoarseMask, Interaction
 from .orientation import normalise_rotation, rotate
 
 KINDS = {"keypointlabels": "keypoint", "keypoint": "keypoint", "rectanglelabels": "rectangle",
@@ -70,16 +70,16 @@ def read_context(context: Any) -> List[Region]:
     return [read_region(item, f"context.result[{i}]") for i, item in enumerate(context["result"])]
 
 
-def to_interaction(region: Region, width: int, height: int) -> focalxl.Interaction:
+def to_interaction(region: Region, width: int, height: int) -> Interaction:
     """The region on a ``width x height`` displayed image, in pixels."""
     _check_size(region, width, height)
     value, field = region.value, f"{region.field}.value"
     if region.kind == "keypoint":
         x, y = _percent(value, "x", field) * width / 100, _percent(value, "y", field) * height / 100
-        return focalxl.Click(min(x, width - 1e-3), min(y, height - 1e-3), positive=region.positive)
+        return Click(min(x, width - 1e-3), min(y, height - 1e-3), positive=region.positive)
     if region.kind == "rectangle":
         return _box(value, field, width, height)
-    return focalxl.CoarseMask(brush_mask(region, width, height))
+    return CoarseMask(brush_mask(region, width, height))
 
 
 def brush_mask(region: Region, width: int, height: int, rotation: Optional[int] = None) -> np.ndarray:
@@ -136,7 +136,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _box(value: dict, field: str, width: int, height: int) -> focalxl.Box:
+def _box(value: dict, field: str, width: int, height: int) -> Box:
     x, y = _percent(value, "x", field) * width / 100, _percent(value, "y", field) * height / 100
     w, h = _percent(value, "width", field) * width / 100, _percent(value, "height", field) * height / 100
     angle = _number(value.get("rotation", 0) or 0, f"{field}.rotation", "a number of degrees") % 360
@@ -144,7 +144,7 @@ def _box(value: dict, field: str, width: int, height: int) -> focalxl.Box:
     corners = [(x + dx * cos - dy * sin, y + dx * sin + dy * cos) for dx, dy in ((0, 0), (w, 0), (w, h), (0, h))]
     xs = [min(max(cx, 0.0), width) for cx, _ in corners]
     ys = [min(max(cy, 0.0), height) for _, cy in corners]
-    box = focalxl.Box(min(xs), min(ys), max(xs), max(ys))
+    box = Box(min(xs), min(ys), max(xs), max(ys))
     if box.x1 - box.x0 < 1 or box.y1 - box.y0 < 1:
         raise ValueError(f"{field}: the rectangle covers less than a pixel of the image")
     return box
