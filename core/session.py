@@ -126,11 +126,12 @@ class Session:
                 if self._extends(regrown[0], grown, change, target, interaction):
                     target, (coarse, object_crop, object_features) = grown, regrown
                     x0, y0, x1, y1 = target
+                    change = None       # the change over the old crop: the grown one has its own
             touch = footprint(interaction, crops.Crop(target, x1 - x0, y1 - y0))
             if self.predictor.detail_size is None:      # no Detail-Net (SAM): the object prediction is final
                 alpha = coarse
             else:
-                focus = self._focus_box(coarse, touch, interaction, target)
+                focus = self._focus_box(coarse, interaction, target, change)
                 alpha = self._refine(history, target, focus, coarse, object_crop, object_features)
             if getattr(self.predictor, "bounds_by_box", True):     # presets that equal a reference predictor opt out
                 alpha = bounded_by_box(alpha, object_crop.box, history)
@@ -210,18 +211,18 @@ class Session:
         logits, features = (output.logits, output.features) if isinstance(output, ObjectPrediction) else (output, None)
         return np.clip(crop.give_back(to_prob(logits)), 0.0, 1.0), crop, features
 
-    def _focus_box(self, coarse: np.ndarray, touch: np.ndarray, interaction: Interaction,
-                   target: crops.Box) -> crops.Box:
-        """Focus Crop in image pixels: the changed region at the interaction, expanded."""
+    def _focus_box(self, coarse: np.ndarray, interaction: Interaction, target: crops.Box,
+                   change: Optional[np.ndarray] = None) -> crops.Box:
+        """Focus Crop in image pixels: the changed region at the interaction (``change``, the interaction's
+        :meth:`_change` over ``target`` when already known), expanded."""
         x0, y0, x1, y1 = target
         ex0, ey0, ex1, ey1 = interaction.extent()
         anchor = ((ex0 + ex1) / 2, (ey0 + ey1) / 2)
         if hasattr(self.predictor, "focus_box"):
             return self.predictor.focus_box(coarse, self._alpha[y0:y1, x0:x1], target, anchor, self.shape)
-        proposed = coarse >= 0.5
-        changed = touched_components(proposed ^ self._mask[y0:y1, x0:x1], touch)
+        changed = self._change(coarse, target, interaction) if change is None else change
         shift = lambda box: None if box is None else (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
-        return crops.focus_crop_box(shift(crops.mask_bbox(changed)), shift(crops.mask_bbox(proposed)), anchor,
+        return crops.focus_crop_box(shift(crops.mask_bbox(changed)), shift(crops.mask_bbox(coarse >= 0.5)), anchor,
                                     target, self.shape, self.config.focus_expansion)
 
     def _refine(self, history: List[Interaction], target: crops.Box, focus: crops.Box,

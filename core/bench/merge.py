@@ -7,8 +7,8 @@ and the click sits in the bump: the positive case adds the bump, the negative ca
 (the bump already in the mask, the prediction without it) removes it.
 
 Per repeat the bench computes the Target Crop as ``Session.add`` does, then times
-``Session._focus_box`` (touched components of proposed XOR old at the click's
-footprint, their bounding box, the prediction's bounding box, ``focus_crop_box``)
+``Session._focus_box`` (the click's footprint, the touched components of proposed XOR
+old at it, their bounding box, the prediction's bounding box, ``focus_crop_box``)
 and ``merge.progressive_merge`` on that target.
 """
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _time_case(old: np.ndarray, proposed_full: np.ndarray, click_xy, positive: b
         target_ms.append((time.perf_counter() - start) * 1000.0)
         proposed = np.ascontiguousarray(proposed_full[y0:y1, x0:x1])   # the session's ``alpha >= 0.5``: a fresh array
         start = time.perf_counter()
-        focus = session._focus_box(proposed, touch, click, target)
+        focus = session._focus_box(proposed, click, target)
         focus_ms.append((time.perf_counter() - start) * 1000.0)
         start = time.perf_counter()
         update = progressive_merge(session._mask[y0:y1, x0:x1], proposed, touch, positive)
